@@ -8,7 +8,7 @@ def run(*args):
 
 
 def test_demo_trains_prints_and_saves(tmp_path):
-    r = run('demo', '--steps', '40', '--no-progress', '--save', str(tmp_path / 'sae'))
+    r = run('demo', '--toy', '--steps', '40', '--no-progress', '--save', str(tmp_path / 'sae'))
     assert r.returncode == 0, r.stderr
     header = r.stdout.splitlines()[0].split()
     assert header[:4] == ['kind', 'l0', 'fvu', 'mmcs']
@@ -27,5 +27,5 @@ def test_info_on_a_bad_folder_says_what_is_wrong(tmp_path):
 
 
 def test_unknown_kind_is_rejected():
-    r = run('demo', '--kind', 'nope')
+    r = run('demo', '--toy', '--kind', 'nope')
     assert r.returncode != 0 and 'invalid choice' in r.stderr
