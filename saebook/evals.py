@@ -136,10 +136,11 @@ TOY_BENCHMARK_KWARGS = {
 def toy_benchmark(kinds=('topk', 'batchtopk', 'relu', 'gated', 'jumprelu'), # SAE kinds to compare
                   steps: int = 400,       # training steps per kind
                   d_sae: int = 1024,      # latents
-                  data=None,              # a ToyData (default: `ToyData.benchmark()`)
+                  data=None,              # a ToyData, or any source with `.d`, `.features` and `iter_from` (default: `ToyData.benchmark()`)
                   seed: int = 0,
                   progress: bool = False,
                   return_saes: bool = False, # also return {kind: trained SAE}
+                  sae_kwargs: dict | None = None, # per-kind overrides of TOY_BENCHMARK_KWARGS: {kind: {'sae': {...}, 'train': {...}}}
                  ):
     "Train each kind on the same toy data; a table of (kind, l0, fvu, mmcs, dead_frac, seconds)."
     import time, pandas as pd
@@ -149,7 +150,8 @@ def toy_benchmark(kinds=('topk', 'batchtopk', 'relu', 'gated', 'jumprelu'), # SA
     data = data if data is not None else ToyData.benchmark(seed=seed)
     rows, saes = [], {}
     for kind in kinds:
-        kw = TOY_BENCHMARK_KWARGS.get(kind, {})
+        base, over = TOY_BENCHMARK_KWARGS.get(kind, {}), (sae_kwargs or {}).get(kind, {})
+        kw = {part: {**base.get(part, {}), **over.get(part, {})} for part in ('sae', 'train')}
         sae = make_sae(kind, d_in=data.d, d_sae=d_sae, device='cpu', seed=seed, **kw.get('sae', {}))
         t0 = time.perf_counter()
         sae, _ = train(sae, data, n_steps=steps, progress=progress, log_every=steps, **kw.get('train', {}))

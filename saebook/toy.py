@@ -1,4 +1,4 @@
-"""Synthetic activations in superposition with known ground-truth features, so any dictionary can be scored on recovery.
+"""Toy models of superposition (many instances trained at once, phase diagrams, geometry) and synthetic activations with known ground-truth features, so any dictionary can be scored on recovery.
 
 Docs: https://saebook.github.io/saebook/toy.html.md"""
 
@@ -6,15 +6,23 @@ Docs: https://saebook.github.io/saebook/toy.html.md"""
 
 # %% ../nbs/01_toy.ipynb #67be3d64
 from __future__ import annotations
-import math
+import math, time
+import numpy as np
 from dataclasses import dataclass
 from typing import Iterator
 import torch
-from torch import Tensor
+from torch import Tensor, nn
+import torch.nn.functional as F
+import pandas as pd
+import matplotlib.pyplot as plt
+from tqdm.auto import tqdm
 from .core import Config
 
 # %% auto #0
-__all__ = ['ToyDataConfig', 'ToyData']
+__all__ = ['PHASES', 'ToyDataConfig', 'ToyData', 'ToyModel', 'train_toy', 'feature_norms', 'superposition',
+           'feature_dimensionality', 'dimensions_per_feature', 'toy_table', 'plot_wtw', 'plot_features_2d',
+           'plot_dimensionality', 'phase_diagram', 'plot_phase_diagram', 'ToyModelActs', 'ModAddTransformer',
+           'modadd_data', 'train_grokking', 'plot_grokking']
 
 # %% ../nbs/01_toy.ipynb #bc2c87e3
 @dataclass
@@ -115,3 +123,375 @@ class ToyData:
     def __repr__(self):
         c = self.cfg
         return f"ToyData(n_features={c.n_features}, d={c.d}, n_active={c.n_active}, batch_size={c.batch_size}, seed={c.seed})"
+
+# %% ../nbs/01_toy.ipynb #798157d1
+class ToyModel(nn.Module):
+    "`n_instances` independent toy models `ReLU(W W^T x + b)` (or linear), trained at once as one batched model."
+    def __init__(self, n_instances: int = 8,        # independent models trained together
+                 n_features: int = 5,               # input features n
+                 d_hidden: int = 2,                 # hidden dimensions m
+                 importance=1.0,                    # feature importance: scalar, [n_features] or [n_instances, n_features]
+                 feature_probability=1.0,           # p = 1 - S: scalar, [n_instances] or [n_instances, n_features]
+                 activation: str = 'relu',          # 'relu' (the superposition model) or 'linear' (the baseline)
+                 n_correlated_pairs: int = 0,       # leading feature pairs that always fire together
+                 n_anticorrelated_pairs: int = 0,   # next feature pairs of which at most one fires
+                 seed: int = 0,                     # seed of the weight initialisation
+                 device=None):
+        super().__init__()
+        if activation not in ('relu', 'linear'):
+            raise ValueError(f"activation={activation!r}; use 'relu' or 'linear'")
+        for name, v in dict(n_instances=n_instances, n_features=n_features, d_hidden=d_hidden).items():
+            if not isinstance(v, int) or v < 1: raise ValueError(f"{name}={v!r} must be a positive int")
+        if 2 * (n_correlated_pairs + n_anticorrelated_pairs) > n_features:
+            raise ValueError(f"{n_correlated_pairs} correlated + {n_anticorrelated_pairs} anti-correlated pairs need "
+                             f"{2 * (n_correlated_pairs + n_anticorrelated_pairs)} features; n_features={n_features}")
+        self.n_instances, self.n_features, self.d_hidden, self.activation = n_instances, n_features, d_hidden, activation
+        self.n_corr, self.n_anti = n_correlated_pairs, n_anticorrelated_pairs
+        g = torch.Generator().manual_seed(seed)
+        bound = math.sqrt(6 / (n_features + d_hidden))                 # Xavier-uniform, per instance
+        self.W = nn.Parameter(torch.empty(n_instances, n_features, d_hidden).uniform_(-bound, bound, generator=g))
+        self.b_final = nn.Parameter(torch.zeros(n_instances, n_features))
+        self.register_buffer('importance', self._per_instance(importance, 'importance'))
+        self.register_buffer('feature_probability', self._per_instance(feature_probability, 'feature_probability'))
+        p = self.feature_probability
+        if (p < 0).any() or (p > 1).any(): raise ValueError("feature_probability must lie in [0, 1]")
+        if (self.importance < 0).any(): raise ValueError("importance must be >= 0")
+        if device is not None: self.to(device)
+
+    def _per_instance(self, v, name) -> Tensor:
+        "Broadcast a scalar, a per-feature or a per-instance setting to `[n_instances, n_features]`."
+        t = torch.as_tensor(v, dtype=torch.float32)
+        I, F = self.n_instances, self.n_features
+        if t.ndim == 1 and len(t) == F and (name == 'importance' or len(t) != I): t = t[None, :]
+        elif t.ndim == 1 and len(t) == I: t = t[:, None]
+        try: return torch.broadcast_to(t, (I, F)).clone()
+        except RuntimeError: raise ValueError(f"{name} has shape {tuple(t.shape)}; give a scalar, [n_features={F}], "
+                                              f"[n_instances={I}] or [n_instances, n_features]") from None
+
+    # Internally activations are laid out [n_instances, n_features, batch]: the batch axis is innermost, so every
+    # elementwise op runs over long contiguous rows and both matmuls are batched GEMMs (2x faster than
+    # [batch, n_instances, n_features], measured). The public layout is [batch, n_instances, n_features], as views.
+    def _im(self, x: Tensor) -> Tensor:
+        if x.ndim != 3 or x.shape[1:] != (self.n_instances, self.n_features):
+            raise ValueError(f"x must be [batch, n_instances={self.n_instances}, n_features={self.n_features}], "
+                             f"got {tuple(x.shape)}")
+        return x.permute(1, 2, 0)
+
+    def _out(self, xi: Tensor) -> Tensor:
+        h = torch.bmm(self.W.transpose(1, 2), xi)                          # [I, d_hidden, B]
+        out = torch.baddbmm(self.b_final[:, :, None], self.W, h)           # [I, F, B]
+        return F.relu(out) if self.activation == 'relu' else out
+
+    def hidden(self, x: Tensor) -> Tensor:
+        "The hidden activations `h = W^T x`: `[batch, n_instances, n_features] -> [batch, n_instances, d_hidden]`."
+        return torch.bmm(self.W.transpose(1, 2), self._im(x)).permute(2, 0, 1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        "Reconstruction `ReLU(W W^T x + b)` (or linear), `[batch, n_instances, n_features]`."
+        return self._out(self._im(x)).permute(2, 0, 1)
+
+    def loss(self, x: Tensor, out: Tensor | None = None) -> Tensor:
+        "Importance-weighted MSE per instance, `[n_instances]` (sum it to train: instances do not interact)."
+        xi = self._im(x)
+        oi = self._out(xi) if out is None else self._im(out)
+        return (self.importance[:, :, None] * (oi - xi) ** 2).mean((1, 2))
+
+    def generate_batch(self, batch_size: int, generator: torch.Generator | None = None) -> Tensor:
+        "A batch of features `[batch_size, n_instances, n_features]`: each zero w.p. 1-p, else U[0, 1]."
+        B, I, dev, p = batch_size, self.n_instances, self.W.device, self.feature_probability[:, :, None]
+        rand = lambda *s: torch.rand(*s, device=dev, generator=generator)
+        parts, k = [], 0
+        if self.n_corr:        # a pair fires together (with the probability of its first feature)
+            n = self.n_corr
+            fire = rand(I, n, 1, B) < p[:, k:k + 2 * n:2, None]
+            parts.append((rand(I, n, 2, B) * fire).reshape(I, 2 * n, B)); k += 2 * n
+        if self.n_anti:        # a pair fires w.p. p, and then only one of its two features
+            n = self.n_anti
+            fire, first, mag = rand(I, n, B) < p[:, k:k + 2 * n:2], rand(I, n, B) < 0.5, rand(I, n, B)
+            parts.append(torch.stack([mag * (fire & first), mag * (fire & ~first)], 2).reshape(I, 2 * n, B)); k += 2 * n
+        if k < self.n_features:  # one draw u per feature: it fires iff u < p, and then u / p is uniform on [0, 1]
+            u = rand(I, self.n_features - k, B).div_(p[:, k:])
+            parts.append(u.masked_fill_(u >= 1, 0.0))
+        return (parts[0] if len(parts) == 1 else torch.cat(parts, 1)).permute(2, 0, 1)
+
+    def __repr__(self):
+        return (f"ToyModel(n_instances={self.n_instances}, n_features={self.n_features}, d_hidden={self.d_hidden}, "
+                f"activation={self.activation!r})")
+
+# %% ../nbs/01_toy.ipynb #9e9e3867
+def train_toy(model: ToyModel,           # the (batched) toy model, trained in place
+              steps: int = 5000,         # optimiser steps, one fresh batch each
+              batch_size: int = 1024,    # samples per step (per instance)
+              lr: float = 1e-3,          # Adam learning rate
+              lr_schedule: str = 'constant', # 'constant' or 'cosine' (decay to 0)
+              seed: int = 0,             # seed of the data stream
+              log_every: int = 100,      # a history row every this many steps
+              progress: bool = True,     # show a tqdm bar
+             ) -> pd.DataFrame:
+    "Train every instance of `model` at once; return the history (`step`, `loss`, `lr`)."
+    if lr_schedule not in ('constant', 'cosine'): raise ValueError(f"lr_schedule={lr_schedule!r}; use 'constant' or 'cosine'")
+    if steps < 1 or batch_size < 1: raise ValueError(f"steps={steps} and batch_size={batch_size} must be >= 1")
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    g = torch.Generator(device=model.W.device).manual_seed(seed)
+    rows, bar = [], tqdm(range(steps), disable=not progress, desc='toy models')
+    for step in bar:
+        if lr_schedule == 'cosine':
+            for grp in opt.param_groups: grp['lr'] = lr * 0.5 * (1 + math.cos(math.pi * step / steps))
+        per_instance = model.loss(model.generate_batch(batch_size, g))
+        opt.zero_grad(set_to_none=True)
+        per_instance.sum().backward()
+        opt.step()
+        if step % log_every == 0 or step == steps - 1:
+            rows.append(dict(step=step, loss=per_instance.mean().item(), lr=opt.param_groups[0]['lr']))
+            bar.set_postfix(loss=f"{rows[-1]['loss']:.4g}")
+    model.final_loss = per_instance.detach()
+    return pd.DataFrame(rows)
+
+# %% ../nbs/01_toy.ipynb #1312c449
+def feature_norms(model: ToyModel) -> Tensor:
+    "`||W_i||` per instance and feature, `[n_instances, n_features]`."
+    return model.W.detach().norm(dim=-1)
+
+def _overlaps(model: ToyModel) -> Tensor:
+    "`(W_i_hat . W_j)^2`, `[n_instances, n_features, n_features]`."
+    W = model.W.detach()
+    W_hat = W / W.norm(dim=-1, keepdim=True).clamp_min(1e-8)
+    return torch.einsum('ifh,igh->ifg', W_hat, W) ** 2
+
+def superposition(model: ToyModel) -> Tensor:
+    "`sum_{j != i} (W_i_hat . W_j)^2` per instance and feature, `[n_instances, n_features]`."
+    o = _overlaps(model)
+    return o.sum(-1) - o.diagonal(dim1=-2, dim2=-1)
+
+def feature_dimensionality(model: ToyModel) -> Tensor:
+    "`D_i = ||W_i||^2 / sum_j (W_i_hat . W_j)^2` per instance and feature, `[n_instances, n_features]`."
+    return feature_norms(model) ** 2 / _overlaps(model).sum(-1).clamp_min(1e-8)
+
+def dimensions_per_feature(model: ToyModel) -> Tensor:
+    "`d_hidden / ||W||_F^2` per instance, `[n_instances]`."
+    return model.d_hidden / model.W.detach().pow(2).sum((-1, -2))
+
+def toy_table(model: ToyModel, threshold: float = 0.5) -> pd.DataFrame:
+    "One row per (instance, feature): settings and measures, for pandas-style slicing."
+    I, F_ = model.n_instances, model.n_features
+    cols = dict(instance=torch.arange(I).repeat_interleave(F_), feature=torch.arange(F_).repeat(I),
+                importance=model.importance, probability=model.feature_probability, norm=feature_norms(model),
+                superposition=superposition(model), dimensionality=feature_dimensionality(model))
+    df = pd.DataFrame({k: v.flatten().cpu().numpy() for k, v in cols.items()})
+    df['represented'] = df.norm > threshold
+    return df
+
+# %% ../nbs/01_toy.ipynb #9fbce69b
+def _instances(model, instances) -> list[int]:
+    idx = list(range(model.n_instances)) if instances is None else [int(i) for i in instances]
+    bad = [i for i in idx if not 0 <= i < model.n_instances]
+    if bad: raise ValueError(f"instances {bad} out of range: the model has {model.n_instances}")
+    return idx
+
+def _titles(model, idx, titles):
+    if titles is not None: return list(titles)
+    return [f"#{i}  p={model.feature_probability[i].mean().item():.3g}" for i in idx]
+
+def plot_wtw(model: ToyModel, instances=None, titles=None, ncols: int = 8):
+    "Heatmaps of `W W^T` (feature x feature) for the chosen instances; returns the figure."
+    idx = _instances(model, instances); titles = _titles(model, idx, titles)
+    W = model.W.detach().cpu()
+    nrows = math.ceil(len(idx) / ncols); ncols = min(ncols, len(idx))
+    fig, axs = plt.subplots(nrows, ncols, figsize=(1.9 * ncols, 2.0 * nrows), squeeze=False)
+    for ax in axs.flat: ax.axis('off')
+    for ax, i, t in zip(axs.flat, idx, titles):
+        ax.imshow(W[i] @ W[i].T, cmap='RdBu', vmin=-1, vmax=1); ax.set_title(t, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+def plot_features_2d(model: ToyModel, instances=None, titles=None, ncols: int = 8):
+    "Each feature's direction `W_i` in the 2-d hidden space, coloured by importance; returns the figure."
+    if model.d_hidden != 2: raise ValueError(f"plot_features_2d needs d_hidden=2, the model has {model.d_hidden}; "
+                                             "use plot_wtw for any size")
+    idx = _instances(model, instances); titles = _titles(model, idx, titles)
+    W, imp = model.W.detach().cpu(), model.importance.cpu()
+    nrows = math.ceil(len(idx) / ncols); ncols = min(ncols, len(idx))
+    fig, axs = plt.subplots(nrows, ncols, figsize=(1.9 * ncols, 2.0 * nrows), squeeze=False)
+    for ax in axs.flat: ax.axis('off')
+    for ax, i, t in zip(axs.flat, idx, titles):
+        colors = plt.cm.viridis(imp[i] / imp[i].max().clamp_min(1e-8))
+        for f in range(model.n_features):
+            ax.plot([0, W[i, f, 0]], [0, W[i, f, 1]], color=colors[f], lw=1.5)
+            ax.scatter(W[i, f, 0], W[i, f, 1], color=colors[f], s=12)
+        ax.set_xlim(-1.5, 1.5); ax.set_ylim(-1.5, 1.5); ax.set_aspect('equal'); ax.set_title(t, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+# %% ../nbs/01_toy.ipynb #05f49ef5
+def plot_dimensionality(model: ToyModel, ax=None):
+    "Dimensions per feature (line) and each feature's dimensionality D_i (dots) against 1/(1-S); returns the figure."
+    p = model.feature_probability.mean(-1).cpu()
+    x = 1 / p
+    order = x.argsort()
+    fig, ax = (plt.subplots(figsize=(7, 3.5)) if ax is None else (ax.figure, ax))
+    D = feature_dimensionality(model).cpu()
+    ax.scatter(x[:, None].expand_as(D).flatten(), D.flatten(), s=3, alpha=0.3, color='tab:blue', label='$D_i$ per feature')
+    ax.plot(x[order], dimensions_per_feature(model).cpu()[order], color='k', lw=2, label='$m / \\|W\\|_F^2$')
+    for frac in (1, 3 / 4, 2 / 3, 1 / 2, 2 / 5, 3 / 8, 1 / 3):
+        ax.axhline(frac, color='grey', lw=0.5, ls=':')
+    ax.set_xscale('log'); ax.set_ylim(0, 1.1)
+    ax.set_xlabel('1 / (1 - S)   (inverse feature density)'); ax.set_ylabel('dimensions per feature')
+    ax.legend(loc='upper right', fontsize=8)
+    return fig
+
+# %% ../nbs/01_toy.ipynb #2fc0fb21
+PHASES = ('not represented', 'dedicated dimension', 'superposition')
+
+def phase_diagram(n_features: int = 2,       # features; the last one is the "extra" feature
+                  d_hidden: int = 1,         # hidden dimensions
+                  densities=None,            # feature densities 1-S (default: 8 values, log-spaced 0.01 to 1)
+                  importances=None,          # the extra feature's relative importance (default: 8 values, 0.1 to 10)
+                  n_restarts: int = 3,       # instances per cell; the lowest-loss one is kept
+                  steps: int = 3000,         # training steps
+                  batch_size: int = 1024,
+                  lr: float = 3e-3,
+                  seed: int = 0,
+                  progress: bool = True,
+                  return_model: bool = False, # also return the trained ToyModel (every restart of every cell)
+                 ):
+    "Train a grid of (density x importance) toy models as one batched run and classify the extra feature's phase."
+    dens = torch.as_tensor(torch.logspace(-2, 0, 8) if densities is None else densities, dtype=torch.float32).flatten()
+    imps = torch.as_tensor(torch.logspace(-1, 1, 8) if importances is None else importances, dtype=torch.float32).flatten()
+    if n_restarts < 1: raise ValueError(f"n_restarts={n_restarts} must be >= 1")
+    if n_features <= d_hidden: raise ValueError(f"n_features={n_features} must exceed d_hidden={d_hidden}: "
+                                                "with room for every feature there is no phase change")
+    D, R = (t.flatten().repeat_interleave(n_restarts) for t in torch.meshgrid(dens, imps, indexing='ij'))
+    imp = torch.ones(len(D), n_features); imp[:, -1] = R
+    model = ToyModel(len(D), n_features, d_hidden, importance=imp, feature_probability=D, seed=seed)
+    train_toy(model, steps=steps, batch_size=batch_size, lr=lr, lr_schedule='cosine', seed=seed, progress=progress)
+    with torch.no_grad():
+        g = torch.Generator(device=model.W.device).manual_seed(seed + 1)
+        loss = torch.stack([model.loss(model.generate_batch(8192, g)) for _ in range(4)]).mean(0)
+    best = loss.view(-1, n_restarts).argmin(-1) + torch.arange(len(dens) * len(imps)) * n_restarts
+    norm, sup = feature_norms(model)[best, -1], superposition(model)[best, -1]
+    phase = torch.where(norm < 0.5, 0, torch.where(sup < 0.25, 1, 2))
+    df = pd.DataFrame(dict(density=D[best].numpy(), importance=R[best].numpy(), norm=norm.cpu().numpy(),
+                           superposition=sup.cpu().numpy(), loss=loss[best].cpu().numpy(),
+                           phase=[PHASES[i] for i in phase.tolist()], instance=best.numpy()))
+    return (df, model) if return_model else df
+
+def plot_phase_diagram(df: pd.DataFrame, ax=None, title: str | None = None):
+    "The (density x relative importance) phase diagram of `phase_diagram`'s table; returns the figure."
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+    grid = df.assign(code=df.phase.map(PHASES.index)).pivot(index='importance', columns='density', values='code')
+    fig, ax = (plt.subplots(figsize=(4.5, 3.8)) if ax is None else (ax.figure, ax))
+    colors = ['#4c72b0', '#c44e52', '#8172b2']
+    ax.pcolormesh(_edges(grid.columns.values), _edges(grid.index.values), grid.values, cmap=ListedColormap(colors),
+                  vmin=-0.5, vmax=2.5)
+    ax.set_xscale('log'); ax.set_yscale('log')
+    ax.set_xlabel('feature density 1 - S'); ax.set_ylabel('relative importance of the extra feature')
+    ax.legend(handles=[Patch(color=c, label=l) for c, l in zip(colors, PHASES)], fontsize=7, loc='lower left')
+    if title: ax.set_title(title)
+    return fig
+
+def _edges(v):
+    "Cell edges (geometric midpoints) for log-spaced cell centres."
+    v = np.log(np.asarray(v, dtype=float))
+    mid = (v[1:] + v[:-1]) / 2
+    return np.exp(np.concatenate([v[:1] - (mid[:1] - v[:1]), mid, v[-1:] + (v[-1:] - mid[-1:])]))
+
+# %% ../nbs/01_toy.ipynb #60b9a63b
+class ToyModelActs:
+    "One toy-model instance's hidden activations `h = W^T x` as an activation source with ground truth, like `ToyData`."
+    def __init__(self, model: ToyModel,      # a trained toy model
+                 instance: int = 0,          # which of its instances
+                 batch_size: int = 1024,     # rows per batch
+                 seed: int = 0,              # batch i is a pure function of (seed, i)
+                 threshold: float = 0.5):    # features with ||W_i|| above this count as represented
+        self.model, self.instance = model, _instances(model, [instance])[0]
+        self.batch_size, self.seed, self.threshold = batch_size, seed, threshold
+        W = model.W.detach()[self.instance]
+        W = W[W.norm(dim=-1) > threshold]
+        self.features = W / W.norm(dim=-1, keepdim=True)      # [n_represented, d_hidden], unit rows
+
+    @property
+    def d(self) -> int: return self.model.d_hidden
+
+    def batch(self, i: int) -> Tensor:
+        "Hidden activations of batch `i`, `[batch_size, d_hidden]`."
+        g = torch.Generator(device=self.model.W.device).manual_seed(self.seed * 1_000_003 + i + 1)
+        with torch.no_grad(): return self.model.generate_batch(self.batch_size, g)[:, self.instance] @ self.model.W[self.instance]
+
+    def iter_from(self, start: int = 0) -> Iterator[Tensor]:
+        i = start
+        while True: yield self.batch(i); i += 1
+    def __iter__(self): return self.iter_from(0)
+    def __repr__(self): return f"ToyModelActs(instance={self.instance}, d={self.d}, represented={len(self.features)})"
+
+# %% ../nbs/01_toy.ipynb #e7456be5
+class ModAddTransformer(nn.Module):
+    "A 1-layer transformer (attention + ReLU MLP, no LayerNorm) reading `a b =` and predicting `(a + b) mod p`."
+    def __init__(self, p: int = 113, d_model: int = 128, n_heads: int = 4, d_mlp: int = 512, seed: int = 0):
+        super().__init__()
+        if d_model % n_heads: raise ValueError(f"d_model={d_model} must be divisible by n_heads={n_heads}")
+        g = torch.Generator().manual_seed(seed)
+        init = lambda *s, fan_in: nn.Parameter(torch.randn(*s, generator=g) / math.sqrt(fan_in))
+        self.p, self.n_heads, d_head = p, n_heads, d_model // n_heads
+        self.W_E = init(p + 1, d_model, fan_in=d_model)           # tokens 0..p-1 and '=' (= p)
+        self.W_pos = init(3, d_model, fan_in=d_model)
+        self.W_Q, self.W_K, self.W_V = (init(n_heads, d_model, d_head, fan_in=d_model) for _ in range(3))
+        self.W_O = init(n_heads, d_head, d_model, fan_in=d_model)
+        self.W_in, self.b_in = init(d_model, d_mlp, fan_in=d_model), nn.Parameter(torch.zeros(d_mlp))
+        self.W_out, self.b_out = init(d_mlp, d_model, fan_in=d_mlp), nn.Parameter(torch.zeros(d_model))
+        self.W_U = init(d_model, p, fan_in=d_model)
+
+    def forward(self, tokens: Tensor) -> Tensor:
+        "Logits for `(a + b) mod p` at the `=` position, `[batch, p]`, from `tokens [batch, 3]`."
+        if tokens.ndim != 2 or tokens.shape[1] != 3:
+            raise ValueError(f"tokens must be [batch, 3] rows `a b =`, got shape {tuple(tokens.shape)}")
+        x = F.embedding(tokens, self.W_E) + self.W_pos                          # [B, 3, d]
+        B, (h, d, e) = len(x), self.W_Q.shape
+        # Only the `=` position is read out, and in one layer the other positions only serve as keys and values,
+        # so the query, the attention and the MLP are computed at the last position alone (same output, 3x less work).
+        q = (x[:, -1] @ self.W_Q.transpose(0, 1).reshape(d, h * e)).view(B, 1, h, e)
+        kv = (x @ torch.cat([self.W_K, self.W_V], 0).transpose(0, 1).reshape(d, 2 * h * e)).view(B, 3, 2, h, e)
+        att = ((q * kv[:, :, 0]).sum(-1) / math.sqrt(e)).softmax(1)              # [B, 3, h]: the last query sees all
+        heads = (att[..., None] * kv[:, :, 1]).sum(1)                            # [B, h, e]
+        z = x[:, -1] + heads.reshape(B, h * e) @ self.W_O.reshape(h * e, d)
+        z = z + F.relu(z @ self.W_in + self.b_in) @ self.W_out + self.b_out
+        return z @ self.W_U
+
+def modadd_data(p: int = 113, frac_train: float = 0.3, seed: int = 0):
+    "All `p*p` pairs as `a b =` token rows and their answers, split at random: `(x_train, y_train, x_test, y_test)`."
+    if not 0 < frac_train < 1: raise ValueError(f"frac_train={frac_train} must be in (0, 1)")
+    a, b = torch.arange(p).repeat_interleave(p), torch.arange(p).repeat(p)
+    x, y = torch.stack([a, b, torch.full_like(a, p)], 1), (a + b) % p
+    perm = torch.randperm(p * p, generator=torch.Generator().manual_seed(seed))
+    n = int(frac_train * p * p)
+    return x[perm[:n]], y[perm[:n]], x[perm[n:]], y[perm[n:]]
+
+def train_grokking(p: int = 113, frac_train: float = 0.3, steps: int = 10_000, lr: float = 1e-3,
+                   weight_decay: float = 1.0, log_every: int = 100, seed: int = 0, progress: bool = True,
+                   device=None, **model_kw):
+    "Full-batch AdamW on modular addition; returns `(model, history)` with train/test loss and accuracy per log step."
+    xtr, ytr, xte, yte = (t.to(device) for t in modadd_data(p, frac_train, seed))
+    model = ModAddTransformer(p, seed=seed, **model_kw).to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, betas=(0.9, 0.98))
+    rows, bar = [], tqdm(range(steps), disable=not progress, desc='grokking')
+    for step in bar:
+        logits = model(xtr)
+        loss = F.cross_entropy(logits, ytr)
+        opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
+        if step % log_every == 0 or step == steps - 1:
+            with torch.no_grad(): test_logits = model(xte)
+            rows.append(dict(step=step, train_loss=loss.item(), test_loss=F.cross_entropy(test_logits, yte).item(),
+                             train_acc=(logits.argmax(-1) == ytr).float().mean().item(),
+                             test_acc=(test_logits.argmax(-1) == yte).float().mean().item()))
+            bar.set_postfix(train=f"{rows[-1]['train_loss']:.3g}", test=f"{rows[-1]['test_loss']:.3g}")
+    return model, pd.DataFrame(rows)
+
+def plot_grokking(history: pd.DataFrame):
+    "Train and test loss (log scale) and accuracy against step; returns the figure."
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.2))
+    for col in ('train_loss', 'test_loss'): a1.plot(history.step, history[col], label=col.split('_')[0])
+    a1.set_yscale('log'); a1.set_xlabel('step'); a1.set_ylabel('cross-entropy'); a1.legend()
+    for col in ('train_acc', 'test_acc'): a2.plot(history.step, history[col], label=col.split('_')[0])
+    a2.set_xlabel('step'); a2.set_ylabel('accuracy'); a2.legend()
+    fig.tight_layout()
+    return fig
