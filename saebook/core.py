@@ -117,8 +117,11 @@ class Registry(dict):
 
     def register(self, name: str) -> Callable:
         def deco(obj):
-            if name in self and self[name] is not obj:
-                raise ValueError(f"{self.what} {name!r} is already registered to {self[name].__name__}")
+            old = self.get(name)
+            # a class of the same name may replace its earlier definition (a re-run notebook cell, a module and
+            # the notebook it is exported from); a different class may not take the name
+            if old is not None and old is not obj and getattr(old, '__qualname__', None) != getattr(obj, '__qualname__', None):
+                raise ValueError(f"{self.what} {name!r} is already registered to {old.__name__}")
             self[name] = obj
             return obj
         return deco

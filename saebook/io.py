@@ -14,7 +14,7 @@ from safetensors import SafetensorError
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from .core import str_to_dtype, dtype_to_str, get_device
-from .sae import SAE, SAE_REGISTRY, sae_from_config
+from .sae import SAE, SAE_REGISTRY, sae_from_config, load_extensions
 
 # %% auto #0
 __all__ = ['CFG_FILE', 'WEIGHTS_FILE', 'SAELENS_TO_KIND', 'SAELENS_FORMAT_VERSION', 'MAX_PARAMS', 'sae_to_saelens_cfg',
@@ -82,6 +82,7 @@ def cfg_from_saelens(d: dict, where: str = CFG_FILE):
         sc = meta['saebook_config']
         if not isinstance(sc, dict): raise ValueError(f"{where}: `metadata.saebook_config` must be a JSON object, got {type(sc).__name__}")
         kind = sc.get('kind')
+        if isinstance(kind, str) and kind not in SAE_REGISTRY: load_extensions()
         if not isinstance(kind, str) or kind not in SAE_REGISTRY:
             raise ValueError(f"{where}: saebook kind {kind!r} is not registered (known: {sorted(SAE_REGISTRY)}); "
                              "is the module defining it imported?")

@@ -14,10 +14,10 @@ from torch import nn, Tensor
 from .core import Config, Registry, check_acts, str_to_dtype, get_device
 
 # %% auto #0
-__all__ = ['SAE_REGISTRY', 'SAEConfig', 'register_sae', 'LossOutput', 'sq_err', 'SAE', 'make_sae', 'sae_from_config',
-           'ReLUConfig', 'ReLUSAE', 'GatedConfig', 'GatedSAE', 'StepSTE', 'JumpReLUSTE', 'JumpReLUConfig',
-           'JumpReLUSAE', 'topk_activation', 'auxk_loss', 'TopKConfig', 'TopKSAE', 'batch_topk_activation',
-           'BatchTopKConfig', 'BatchTopKSAE']
+__all__ = ['SAE_REGISTRY', 'EXTENSIONS', 'SAEConfig', 'register_sae', 'LossOutput', 'sq_err', 'SAE', 'load_extensions',
+           'make_sae', 'sae_from_config', 'ReLUConfig', 'ReLUSAE', 'GatedConfig', 'GatedSAE', 'StepSTE', 'JumpReLUSTE',
+           'JumpReLUConfig', 'JumpReLUSAE', 'topk_activation', 'auxk_loss', 'TopKConfig', 'TopKSAE',
+           'batch_topk_activation', 'BatchTopKConfig', 'BatchTopKSAE']
 
 # %% ../nbs/02_sae.ipynb #e546b5cf
 @dataclass
@@ -57,8 +57,9 @@ class LossOutput(NamedTuple):
     sae_out: Tensor           # [batch, d_in]
 
 def sq_err(x_hat: Tensor, x: Tensor) -> Tensor:
-    "Squared reconstruction error summed over the feature axis, averaged over the batch (the `mse` term)."
-    return (x_hat - x).pow(2).sum(-1).mean()
+    "Squared reconstruction error summed over all but the batch axis, averaged over the batch (the `mse` term)."
+    d = (x_hat - x).pow(2)
+    return d.sum(-1).mean() if d.ndim <= 2 else d.flatten(1).sum(-1).mean()
 
 # %% ../nbs/02_sae.ipynb #706a0cc9
 class SAE(nn.Module):
@@ -93,6 +94,14 @@ class SAE(nn.Module):
         self.W_enc.copy_(self.W_dec.T)
 
     # --- the pieces variants override -------------------------------------------------------------
+    def decoder_norms(self) -> Tensor:
+        "Each latent's decoder norm `[d_sae]`, the weight of its activation in norm-weighted penalties."
+        return self.W_dec.norm(dim=-1)
+
+    def target(self, x: Tensor) -> Tensor:
+        "What the dictionary reconstructs from a batch `x` (`x` itself; a transcoder reads one site and predicts another)."
+        return x
+
     def pre_acts(self, x: Tensor) -> Tensor:
         "Encoder pre-activations `[..., d_sae]`."
         if self.cfg.apply_b_dec_to_input: x = x - self.b_dec
@@ -179,6 +188,19 @@ class SAE(nn.Module):
     def extra_repr(self) -> str: return f"kind={self.kind!r}, d_in={self.d_in}, d_sae={self.d_sae}"
 
 # %% ../nbs/02_sae.ipynb #a0c4511d
+EXTENSIONS = ('saebook.variants', 'saebook.crosscoders')   # modules that register more kinds
+
+def load_extensions():
+    "Import the modules that register more dictionary kinds (variants, crosscoders), so their names resolve."
+    import importlib
+    for m in EXTENSIONS:
+        try: importlib.import_module(m)
+        except ImportError: pass
+
+def _kind_class(kind):
+    if kind not in SAE_REGISTRY: load_extensions()
+    return SAE_REGISTRY.get_or_raise(kind)
+
 def make_sae(kind: str,                   # a registered kind: 'relu', 'gated', 'jumprelu', 'topk', 'batchtopk', ...
              d_in: int,                   # activation width
              d_sae: int,                  # number of latents
@@ -186,13 +208,13 @@ def make_sae(kind: str,                   # a registered kind: 'relu', 'gated', 
              seed: int | None = None,     # seed for the initial weights
              **kw) -> SAE:                # any field of the kind's config (e.g. `k=32`, `l1_coeff=5.0`)
     "Build an SAE of a registered `kind` with its config fields given as keyword arguments."
-    cls = SAE_REGISTRY.get_or_raise(kind)
+    cls = _kind_class(kind)
     cfg = cls.cfg_class.from_dict(dict(d_in=d_in, d_sae=d_sae, kind=kind, **kw))
     return sae_from_config(cfg, device=device, seed=seed)
 
 def sae_from_config(cfg: SAEConfig, device=None, seed: int | None = None) -> SAE:
     "Build the SAE a config describes (its `kind` picks the class)."
-    cls = SAE_REGISTRY.get_or_raise(cfg.kind)
+    cls = _kind_class(cfg.kind)
     if not isinstance(cfg, cls.cfg_class): cfg = cls.cfg_class.from_dict(cfg.to_dict())
     if seed is not None: torch.manual_seed(seed)
     return cls(cfg).to(get_device(device))
@@ -214,7 +236,7 @@ class ReLUSAE(SAE):
     "ReLU SAE trained with an L1 penalty weighted by decoder norms (Anthropic, April 2024)."
     cfg_class = ReLUConfig
     def loss_terms(self, x, pre, f, x_hat, sparsity_scale=1.0, dead_mask=None):
-        return {'l1': sparsity_scale * self.cfg.l1_coeff * (f * self.W_dec.norm(dim=-1)).sum(-1).mean()}
+        return {'l1': sparsity_scale * self.cfg.l1_coeff * (f * self.decoder_norms()).sum(-1).mean()}
 
 # %% ../nbs/02_sae.ipynb #17c46cf3
 @dataclass
@@ -251,7 +273,7 @@ class GatedSAE(SAE):
         x_hat = self.decode(f)
         gate = pi_gate.relu()
         terms = {'mse': sq_err(x_hat, x),
-                 'l1': sparsity_scale * self.cfg.l1_coeff * (gate * self.W_dec.norm(dim=-1)).sum(-1).mean(),
+                 'l1': sparsity_scale * self.cfg.l1_coeff * (gate * self.decoder_norms()).sum(-1).mean(),
                  'aux': sq_err(gate @ self.W_dec.detach() + self.b_dec.detach(), x)}
         return LossOutput(terms, f, x_hat)
 
@@ -339,7 +361,7 @@ def auxk_loss(sae: SAE, x: Tensor, pre: Tensor, x_hat: Tensor, dead_mask: Tensor
     k = min(k_aux, int(dead_mask.sum()))
     resid = (x - x_hat).detach()                                          # [batch, d_in]
     f_aux = topk_activation(pre.masked_fill(~dead_mask, -torch.inf), k)   # [batch, d_sae], dead latents only
-    return sq_err(f_aux @ sae.W_dec, resid)
+    return sq_err(sae.decode(f_aux) - sae.b_dec, resid)
 
 @dataclass
 class TopKConfig(SAEConfig):

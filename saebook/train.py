@@ -23,11 +23,11 @@ __all__ = ['TensorSource', 'batch_stream', 'TrainConfig', 'save_checkpoint', 'la
 # %% ../nbs/03_train.ipynb #1bc8f8fc
 class TensorSource:
     "Shuffled batches from a tensor of activations `[n, d_in]`, endless over epochs, restartable at any batch."
-    def __init__(self, acts: Tensor,      # activations [n, d_in]
+    def __init__(self, acts: Tensor,      # activations [n, d_in] (or [n, n_sites, d_in] for crosscoders)
                  batch_size: int = 4096,  # rows per batch (the last partial batch of an epoch is dropped)
                  seed: int = 0,           # seed of the per-epoch permutations
                  shuffle: bool = True):
-        if acts.ndim != 2: raise ValueError(f"`acts` must be [n, d_in], got shape {tuple(acts.shape)}")
+        if acts.ndim < 2: raise ValueError(f"`acts` must be [n, d_in] (or [n, n_sites, d_in]), got shape {tuple(acts.shape)}")
         if acts.shape[0] < batch_size:
             raise ValueError(f"`acts` has {acts.shape[0]} rows, fewer than batch_size={batch_size}; lower batch_size")
         self.acts, self.batch_size, self.seed, self.shuffle = acts, batch_size, seed, shuffle
@@ -181,7 +181,7 @@ def train(sae: SAE,                     # any saebook dictionary
             raise type(e)(f"step {step}: {e} (training stopped; last good checkpoint: {_last_good(cfg)})") from None
         if step == 0:
             if cfg.init_b_dec == 'mean':
-                with torch.no_grad(): sae.b_dec.copy_(x.mean(0))
+                with torch.no_grad(): sae.b_dec.copy_(sae.target(x).mean(0))
             sae.normalize_decoder()
         out = sae.forward_loss(x, cfg.sparsity_scale(step), since_fired >= cfg.dead_tokens)
         loss = sum(out.terms.values())
@@ -201,7 +201,8 @@ def train(sae: SAE,                     # any saebook dictionary
         step += 1; bar.update(1)
         if step % cfg.log_every == 0 or step == cfg.n_steps:
             with torch.no_grad():
-                fvu = (out.sae_out - x).pow(2).sum() / (x - x.mean(0)).pow(2).sum()
+                tgt = sae.target(x)
+                fvu = (out.sae_out - tgt).pow(2).sum() / (tgt - tgt.mean(0)).pow(2).sum()
                 row = dict(step=step, tokens=step * x.shape[0], lr=sched.get_last_lr()[0],
                            loss=loss.item(), **{k: v.item() for k, v in out.terms.items()},
                            l0=(out.feature_acts != 0).sum(-1).float().mean().item(), fvu=fvu.item(),
