@@ -19,7 +19,7 @@ from .sae import SAE, SAE_REGISTRY, register_sae, LossOutput, sq_err, sae_from_c
 # %% auto #0
 __all__ = ['CROSSCODER_FIELDS', 'CROSSCODER_ACTIVATIONS', 'CrosscoderMixin', 'make_crosscoder', 'make_transcoder', 'ToyModelPair',
            'relative_norms', 'decoder_cosines', 'diff_latents', 'plot_relative_norms', 'firing_freq_cc',
-           'match_features', 'ToyMLPPair', 'crosscoder_fvu']
+           'match_features', 'ToyMLPPair', 'crosscoder_fvu', 'multilayer_acts', 'mlsae_layer_stats']
 
 # %% ../nbs/07_crosscoders.ipynb #6741ca93
 CROSSCODER_FIELDS = [   # the config fields a crosscoder adds to its SAE kind's config
@@ -263,3 +263,37 @@ def crosscoder_fvu(cc, batches, n_batches: int = 4) -> Tensor:
             sse = sse + (cc(x) - t).pow(2).sum((0, 2)); var = var + (t - t.mean(0)).pow(2).sum((0, 2))
     finally: cc.train(was)
     return sse / var
+
+# %% ../nbs/07_crosscoders.ipynb #75fd542c
+@torch.no_grad()
+def multilayer_acts(model,                          # a TransformerBridge
+                    tokens: Tensor,                 # contexts [n_ctx, ctx_len]
+                    layers: Sequence[int] | None = None, # layers to read (default: all)
+                    hook: str = 'blocks.{}.hook_resid_post', # the hook name pattern
+                    normalize: bool = True,         # scale each layer to mean norm sqrt(d)
+                   ) -> Tensor:
+    "Residual-stream activations of several layers, `[n_tokens, n_layers, d]` (BOS dropped)."
+    from saebook.activations import model_activations
+    layers = list(range(model.cfg.n_layers)) if layers is None else list(layers)
+    acts = model_activations(model, tokens, [hook.format(l) for l in layers]).flatten(0, 1)
+    if normalize: acts = acts * (acts.shape[-1] ** 0.5 / acts.norm(dim=-1).mean(0))[:, None]
+    return acts
+
+@torch.no_grad()
+def mlsae_layer_stats(sae, acts: Tensor, batch_size: int = 1024) -> pd.DataFrame:
+    "Per latent of an MLSAE on `acts [n_tokens, n_layers, d]`: firing layers over the data and per token, mean layer."
+    n, L, _ = acts.shape
+    fires_any, layer_hits, per_tok = 0, torch.zeros(sae.d_sae, L), torch.zeros(sae.d_sae)
+    mass = torch.zeros(sae.d_sae, L)
+    for i in range(0, n, batch_size):
+        f = sae.encode(acts[i:i + batch_size].to(sae.W_dec.device, sae.W_dec.dtype)).float().cpu()   # [b, L, d_sae]
+        on = f > 0
+        layer_hits += on.sum(0).T; mass += f.sum(0).T
+        per_tok += on.sum(1).float().sum(0)                   # layers active, summed over tokens
+        fires_any = fires_any + on.any(1).sum(0)              # tokens where it fires at >= 1 layer
+    share = layer_hits / layer_hits.sum(1, keepdim=True).clamp_min(1)
+    depth = (mass * torch.arange(L)).sum(1) / mass.sum(1).clamp_min(1e-12)
+    return pd.DataFrame(dict(latent=range(sae.d_sae), tokens=fires_any.numpy(),
+                             layers_overall=(share >= 0.01).sum(1).numpy(),   # layers holding >= 1% of its firings
+                             layers_per_token=(per_tok / fires_any.clamp_min(1)).numpy(),
+                             mean_layer=depth.numpy()))
