@@ -19,7 +19,8 @@ from .sae import SAE, SAE_REGISTRY, register_sae, LossOutput, sq_err, sae_from_c
 # %% auto #0
 __all__ = ['CROSSCODER_FIELDS', 'CROSSCODER_ACTIVATIONS', 'CrosscoderMixin', 'make_crosscoder', 'make_transcoder', 'ToyModelPair',
            'relative_norms', 'decoder_cosines', 'diff_latents', 'plot_relative_norms', 'firing_freq_cc',
-           'match_features', 'ToyMLPPair', 'crosscoder_fvu', 'multilayer_acts', 'mlsae_layer_stats']
+           'match_features', 'ToyMLPPair', 'crosscoder_fvu', 'multilayer_acts', 'mlsae_layer_stats',
+           'transcoder_ce_loss']
 
 # %% ../nbs/07_crosscoders.ipynb #6741ca93
 CROSSCODER_FIELDS = [   # the config fields a crosscoder adds to its SAE kind's config
@@ -297,3 +298,43 @@ def mlsae_layer_stats(sae, acts: Tensor, batch_size: int = 1024) -> pd.DataFrame
                              layers_overall=(share >= 0.01).sum(1).numpy(),   # layers holding >= 1% of its firings
                              layers_per_token=(per_tok / fires_any.clamp_min(1)).numpy(),
                              mean_layer=depth.numpy()))
+
+# %% ../nbs/07_crosscoders.ipynb #857b193e
+@torch.no_grad()
+def transcoder_ce_loss(model,                 # a TransformerBridge
+                       tc,                    # a transcoder (site 0: the MLP's input, site 1: its output)
+                       tokens: Tensor,        # contexts [n_ctx, ctx_len], BOS first
+                       in_hook: str | None = None,  # default: tc.cfg.hook_names[0]
+                       out_hook: str | None = None, # default: tc.cfg.hook_names[1]
+                       batch_size: int = 8) -> dict:
+    "CE clean / with the MLP replaced by `tc` / with the MLP output zeroed, CE recovered and KL(clean || spliced)."
+    from saebook.activations import check_hook_names
+    names = tuple(tc.cfg.hook_names)
+    in_hook, out_hook = in_hook or (names[0] if names else None), out_hook or (names[1] if len(names) > 1 else None)
+    if not (in_hook and out_hook): raise ValueError("pass in_hook= and out_hook= (the transcoder's hook_names are not set)")
+    check_hook_names(model, [in_hook, out_hook])
+    seen = {}
+    def grab(act, hook): seen['x'] = act; return act
+    def replace(act, hook):
+        x = seen['x'][:, 1:].to(tc.W_dec.dtype)
+        pred = tc(torch.stack([x, torch.zeros_like(x)], -2))[..., 0, :]
+        out = act.clone(); out[:, 1:] = pred.to(act.dtype); return out
+    def zero(act, hook): out = act.clone(); out[:, 1:] = 0; return out
+    was = tc.training; tc.eval()
+    tot, n = dict(ce_clean=0.0, ce_spliced=0.0, ce_zero=0.0, kl_spliced=0.0), 0
+    try:
+        for i in range(0, tokens.shape[0], batch_size):
+            toks = tokens[i:i + batch_size].to(model.cfg.device)
+            logits = {'clean': model(toks, return_type='logits'),
+                      'spliced': model.run_with_hooks(toks, fwd_hooks=[(in_hook, grab), (out_hook, replace)], return_type='logits'),
+                      'zero': model.run_with_hooks(toks, fwd_hooks=[(out_hook, zero)], return_type='logits')}
+            target = toks[:, 1:]
+            for k, lg in logits.items():
+                logits[k] = lg[:, :-1].float().log_softmax(-1)
+                tot[f'ce_{k}'] += -logits[k].gather(-1, target[..., None]).sum().item()
+            tot['kl_spliced'] += (logits['clean'].exp() * (logits['clean'] - logits['spliced'])).sum().item()
+            n += target.numel()
+    finally: tc.train(was)
+    r = {k: v / n for k, v in tot.items()}
+    r['ce_recovered'] = (r['ce_zero'] - r['ce_spliced']) / (r['ce_zero'] - r['ce_clean'])
+    return r
