@@ -15,6 +15,7 @@ import pandas as pd
 import matplotlib.pyplot as plt
 from .core import check_acts
 from .sae import SAE, SAE_REGISTRY, register_sae, LossOutput, sq_err, sae_from_config
+from .evals import ce_under_hooks, ce_recovered
 
 # %% auto #0
 __all__ = ['CROSSCODER_FIELDS', 'CROSSCODER_ACTIVATIONS', 'CrosscoderMixin', 'make_crosscoder', 'make_transcoder', 'ToyModelPair',
@@ -321,20 +322,8 @@ def transcoder_ce_loss(model,                 # a TransformerBridge
         out = act.clone(); out[:, 1:] = pred.to(act.dtype); return out
     def zero(act, hook): out = act.clone(); out[:, 1:] = 0; return out
     was = tc.training; tc.eval()
-    tot, n = dict(ce_clean=0.0, ce_spliced=0.0, ce_zero=0.0, kl_spliced=0.0), 0
-    try:
-        for i in range(0, tokens.shape[0], batch_size):
-            toks = tokens[i:i + batch_size].to(model.cfg.device)
-            logits = {'clean': model(toks, return_type='logits'),
-                      'spliced': model.run_with_hooks(toks, fwd_hooks=[(in_hook, grab), (out_hook, replace)], return_type='logits'),
-                      'zero': model.run_with_hooks(toks, fwd_hooks=[(out_hook, zero)], return_type='logits')}
-            target = toks[:, 1:]
-            for k, lg in logits.items():
-                logits[k] = lg[:, :-1].float().log_softmax(-1)
-                tot[f'ce_{k}'] += -logits[k].gather(-1, target[..., None]).sum().item()
-            tot['kl_spliced'] += (logits['clean'].exp() * (logits['clean'] - logits['spliced'])).sum().item()
-            n += target.numel()
+    try: r = ce_under_hooks(model, tokens, {'spliced': [(in_hook, grab), (out_hook, replace)],
+                                            'zero': [(out_hook, zero)]}, batch_size)
     finally: tc.train(was)
-    r = {k: v / n for k, v in tot.items()}
-    r['ce_recovered'] = (r['ce_zero'] - r['ce_spliced']) / (r['ce_zero'] - r['ce_clean'])
+    r['ce_recovered'] = ce_recovered(r)
     return r

@@ -14,7 +14,8 @@ from torch import Tensor
 from .core import check_acts
 
 # %% auto #0
-__all__ = ['TOY_BENCHMARK_KWARGS', 'evaluate', 'sae_reconstruct', 'spliced_ce_loss', 'mmcs', 'toy_benchmark']
+__all__ = ['TOY_BENCHMARK_KWARGS', 'evaluate', 'sae_reconstruct', 'ce_under_hooks', 'ce_recovered', 'spliced_ce_loss', 'mmcs',
+           'toy_benchmark']
 
 # %% ../nbs/06_evals.ipynb #2f4a5a0b
 def _as_batches(batches, n_batches):
@@ -70,6 +71,30 @@ def sae_reconstruct(sae, x: Tensor) -> Tensor:
     return sae(x * s) / s if s != 1.0 else sae(x)
 
 @torch.no_grad()
+def ce_under_hooks(model,                 # a TransformerLens model (TransformerBridge)
+                   tokens: Tensor,        # contexts [n_ctx, ctx_len], BOS first
+                   conditions: dict,      # {name: fwd_hooks}, each a list of (hook_name, fn) applied for that run
+                   batch_size: int = 8,   # contexts per forward
+                  ) -> dict:
+    "Mean next-token CE clean and under each condition (`ce_<name>`), and KL(clean || condition) (`kl_<name>`), per token."
+    tot, n = dict.fromkeys(['ce_clean', *(f'{p}_{k}' for k in conditions for p in ('ce', 'kl'))], 0.0), 0
+    for i in range(0, tokens.shape[0], batch_size):
+        toks = tokens[i:i + batch_size].to(model.cfg.device)
+        target = toks[:, 1:, None]
+        clean = model(toks, return_type='logits')[:, :-1].float().log_softmax(-1)
+        tot['ce_clean'] -= clean.gather(-1, target).sum().item()
+        for k, hooks in conditions.items():
+            lp = model.run_with_hooks(toks, fwd_hooks=hooks, return_type='logits')[:, :-1].float().log_softmax(-1)
+            tot[f'ce_{k}'] -= lp.gather(-1, target).sum().item()
+            tot[f'kl_{k}'] += (clean.exp() * (clean - lp)).sum().item()
+        n += target.numel()
+    return {k: v / n for k, v in tot.items()}
+
+def ce_recovered(r: dict) -> float:
+    "`(ce_zero - ce_spliced) / (ce_zero - ce_clean)`: 1 when splicing costs nothing, 0 when it is as bad as zero-ablation."
+    return (r['ce_zero'] - r['ce_spliced']) / (r['ce_zero'] - r['ce_clean'])
+
+@torch.no_grad()
 def spliced_ce_loss(model,                      # a TransformerLens model (TransformerBridge)
                     sae,                        # the dictionary to splice in
                     tokens: Tensor,             # contexts [n_ctx, ctx_len], BOS first
@@ -89,24 +114,9 @@ def spliced_ce_loss(model,                      # a TransformerLens model (Trans
         out = act.clone(); out[:, 1:] = sae_reconstruct(sae, act[:, 1:].to(sae.W_dec.dtype)).to(act.dtype); return out
     def zero(act, hook):
         out = act.clone(); out[:, 1:] = 0; return out
-    tot = dict(ce_clean=0.0, ce_spliced=0.0, ce_zero=0.0, kl_spliced=0.0); n = 0
-    try:
-        for i in range(0, tokens.shape[0], batch_size):
-            toks = tokens[i:i + batch_size].to(model.cfg.device)
-            logits = {'clean': model(toks, return_type='logits'),
-                      'spliced': model.run_with_hooks(toks, fwd_hooks=[(hook_name, splice)], return_type='logits'),
-                      'zero': model.run_with_hooks(toks, fwd_hooks=[(hook_name, zero)], return_type='logits')}
-            target = toks[:, 1:]
-            for k, lg in logits.items():
-                lp = lg[:, :-1].float().log_softmax(-1)
-                tot[f'ce_{k}'] += -lp.gather(-1, target[..., None]).sum().item()
-                logits[k] = lp
-            tot['kl_spliced'] += (logits['clean'].exp() * (logits['clean'] - logits['spliced'])).sum().item()
-            n += target.numel()
-    finally:
-        sae.train(was_training)
-    r = {k: v / n for k, v in tot.items()}
-    r['ce_recovered'] = (r['ce_zero'] - r['ce_spliced']) / (r['ce_zero'] - r['ce_clean'])
+    try: r = ce_under_hooks(model, tokens, {'spliced': [(hook_name, splice)], 'zero': [(hook_name, zero)]}, batch_size)
+    finally: sae.train(was_training)
+    r['ce_recovered'] = ce_recovered(r)
     r['ce_delta'] = r['ce_spliced'] - r['ce_clean']
     return r
 
