@@ -188,7 +188,7 @@ class SAE(nn.Module):
     def extra_repr(self) -> str: return f"kind={self.kind!r}, d_in={self.d_in}, d_sae={self.d_sae}"
 
 # %% ../nbs/02_sae.ipynb #a0c4511d
-EXTENSIONS = ('saebook.variants', 'saebook.crosscoders')   # modules that register more kinds
+EXTENSIONS = ('saebook.variants', 'saebook.crosscoders', 'saebook.jacobian', 'saebook.analysis')   # modules that register more kinds
 
 def load_extensions():
     "Import the modules that register more dictionary kinds (variants, crosscoders), so their names resolve."
