@@ -21,7 +21,7 @@ from .evals import ce_under_hooks, ce_recovered
 __all__ = ['CROSSCODER_FIELDS', 'CROSSCODER_ACTIVATIONS', 'CrosscoderMixin', 'make_crosscoder', 'make_transcoder', 'ToyModelPair',
            'relative_norms', 'decoder_cosines', 'diff_latents', 'plot_relative_norms', 'firing_freq_cc',
            'match_features', 'ToyMLPPair', 'crosscoder_fvu', 'multilayer_acts', 'mlsae_layer_stats',
-           'transcoder_ce_loss']
+           'transcoder_ce_loss', 'crosscoder_activations', 'crosscoder_dashboards']
 
 # %% ../nbs/07_crosscoders.ipynb #6741ca93
 CROSSCODER_FIELDS = [   # the config fields a crosscoder adds to its SAE kind's config
@@ -327,3 +327,63 @@ def transcoder_ce_loss(model,                 # a TransformerBridge
     finally: tc.train(was)
     r['ce_recovered'] = ce_recovered(r)
     return r
+
+# %% ../nbs/07_crosscoders.ipynb #7869ae16
+@torch.no_grad()
+def crosscoder_activations(cc,                           # a crosscoder
+                           models,                       # one model per site (a sequence), or one model for every site
+                           tokens: Tensor,               # contexts [n_ctx, ctx_len], BOS first
+                           idx: Sequence[int] | None = None, # latents to keep (None: all)
+                           hook_names: Sequence[str] | None = None, # the hook of each site (default: cfg.hook_names)
+                           scales: Sequence[float] | Tensor | None = None, # per-site multipliers the training data had
+                           batch_size: int = 16,         # contexts per forward pass
+                          ) -> Tensor:
+    "Activations of a crosscoder's latents `idx` on every token, `[n_ctx, ctx_len, len(idx)]` (BOS zeroed; CPU)."
+    from saebook.activations import model_activations
+    from saebook.vis import _latent_idx
+    n = cc.cfg.n_sites
+    models = list(models) if isinstance(models, (list, tuple)) else [models] * n
+    hook_names = tuple(hook_names or cc.cfg.hook_names)
+    if len(models) != n or len(hook_names) != n:
+        raise ValueError(f"this crosscoder reads {n} sites: give {n} models (or one) and {n} hook names "
+                         f"(got {len(models)} models, {len(hook_names)} hooks; set hook_names=... if cfg.hook_names is empty)")
+    s = torch.ones(n) if scales is None else torch.as_tensor(scales, dtype=torch.float32).flatten()
+    if s.shape[0] != n: raise ValueError(f"`scales` has {s.shape[0]} values for {n} sites")
+    idx = _latent_idx(cc, idx)
+    was, out = cc.training, []
+    cc.eval()
+    try:
+        for i in range(0, tokens.shape[0], batch_size):
+            t = tokens[i:i + batch_size]
+            a = torch.stack([model_activations(m, t, [h], batch_size, exclude_bos=False)[:, :, 0].flatten(2)
+                             for m, h in zip(models, hook_names)], -2)                     # [b, ctx, n_sites, d]
+            if a.shape[-1] != cc.d_in:
+                raise ValueError(f"the hooks give width {a.shape[-1]} but the crosscoder expects d={cc.d_in}")
+            a = (a * s[:, None]).to(cc.W_dec.device, cc.W_dec.dtype)
+            f = cc.encode(a)[..., idx]
+            f[:, 0] = 0
+            out.append(f.float().cpu())
+    finally: cc.train(was)
+    return torch.cat(out)
+
+def crosscoder_dashboards(cc, models, tokens: Tensor,
+                          idxs: Sequence[int],           # the latents, one card each
+                          hook_names: Sequence[str] | None = None, scales=None,
+                          logit_site: int | None = 0,    # whose unembedding reads the decoder (None: no logit table)
+                          n_examples: int = 8, window: tuple = (12, 4), n_logits: int = 10,
+                          js: str = 'inline', batch_size: int = 16):
+    "`saebook.vis` dashboards of crosscoder latents; each card notes the latent's decoder norm at every site."
+    from saebook.vis import FeatureDashboard, dashboard_cards, direction_logits, _StrTokens, _latent_idx
+    idxs = _latent_idx(cc, idxs)
+    models_l = list(models) if isinstance(models, (list, tuple)) else [models] * cc.cfg.n_sites
+    acts = crosscoder_activations(cc, models_l, tokens, idxs, hook_names, scales, batch_size)
+    norms, names = cc.site_norms().detach().cpu(), cc.cfg.model_names or cc.cfg.hook_names
+    label = lambda k: names[cc.out_idx[k]] if len(names) == cc.cfg.n_sites else f'site {cc.out_idx[k]}'
+    notes = ['decoder norms: ' + ', '.join(f'{label(k)} {norms[i, k]:.3f}' for k in range(norms.shape[1])) for i in idxs]
+    logits = None
+    if logit_site is not None:
+        if logit_site not in cc.out_idx: raise ValueError(f"logit_site={logit_site} is not an output site {cc.out_idx}")
+        k, s = cc.out_idx.index(logit_site), 1.0 if scales is None else float(torch.as_tensor(scales).flatten()[logit_site])
+        logits = lambda j, i: direction_logits(cc.W_dec[i, k] / s, models_l[logit_site], n_logits)
+    return FeatureDashboard(dashboard_cards(acts, _StrTokens(models_l[0], tokens), idxs, logits, n_examples, window, notes),
+                            js=js, title='saebook crosscoder dashboards')

@@ -15,8 +15,9 @@ from torch import Tensor
 from .activations import check_hook_names, model_activations
 
 # %% auto #0
-__all__ = ['feature_activations', 'top_contexts', 'logit_effects', 'cv_bundle', 'FeatureDashboard', 'feature_dashboards',
-           'feature_dashboard', 'plot_training_history', 'firing_freq', 'plot_density_histogram']
+__all__ = ['feature_activations', 'top_contexts', 'direction_logits', 'logit_effects', 'cv_bundle', 'FeatureDashboard',
+           'feature_dashboards', 'dashboard_cards', 'feature_dashboard', 'plot_training_history', 'firing_freq',
+           'plot_density_histogram']
 
 # %% ../nbs/09_vis.ipynb #467b4be9
 def _latent_idx(sae, idx) -> list[int]:
@@ -88,18 +89,15 @@ def top_contexts(acts: Tensor,            # one latent's activations [n_ctx, ctx
 
 # %% ../nbs/09_vis.ipynb #2018c06b
 @torch.no_grad()
-def logit_effects(sae,            # the dictionary
-                  model,          # the model (needs `W_U`, `tokenizer`; uses `ln_final`'s gain if it has one)
-                  idx: int,       # the latent
-                  k: int = 10,    # tokens in each list
-                 ) -> pd.DataFrame:
-    "Top-`k` promoted and suppressed tokens of latent `idx`, with their logit effects, as a DataFrame."
-    idx = _latent_idx(sae, idx)[0]
-    d = sae.W_dec[idx].float().cpu() / getattr(sae.cfg, 'act_scale', 1.0)        # [d_in], raw activation units
-    W_U = model.W_U.float().cpu()                                                  # [d_model, d_vocab]
+def direction_logits(d: Tensor,   # a direction in the residual stream [d_model], in raw activation units
+                     model,       # the model (needs `W_U`, `tokenizer`; uses `ln_final`'s gain if it has one)
+                     k: int = 10, # tokens in each list
+                    ) -> pd.DataFrame:
+    "Top-`k` tokens a residual direction `d` promotes and suppresses through the unembedding, as a DataFrame."
+    d, W_U = d.detach().float().cpu(), model.W_U.float().cpu()                    # [d_model], [d_model, d_vocab]
     if d.shape[0] != W_U.shape[0]:
-        raise ValueError(f"the SAE writes d_in={d.shape[0]} but the model's W_U reads d_model={W_U.shape[0]}; "
-                         "logit effects need an SAE on the residual stream (or an MLP/attention output)")
+        raise ValueError(f"the direction has width {d.shape[0]} but the model's W_U reads d_model={W_U.shape[0]}; "
+                         "logit effects need a direction in the residual stream (or an MLP/attention output)")
     ln = getattr(model, 'ln_final', None)
     g = next((p for n, p in ln.named_parameters() if n.endswith('weight')), None) if ln is not None else None
     if g is not None: d = d * g.float().cpu()
@@ -108,6 +106,15 @@ def logit_effects(sae,            # the dictionary
     tok = lambda ids: [repr(model.tokenizer.decode([i]))[1:-1] for i in ids.tolist()]
     return pd.DataFrame({'promoted': tok(top.indices), 'logit+': top.values.tolist(),
                          'suppressed': tok(bot.indices), 'logit-': (-bot.values).tolist()})
+
+def logit_effects(sae,            # the dictionary
+                  model,          # the model (needs `W_U`, `tokenizer`; uses `ln_final`'s gain if it has one)
+                  idx: int,       # the latent
+                  k: int = 10,    # tokens in each list
+                 ) -> pd.DataFrame:
+    "Top-`k` promoted and suppressed tokens of latent `idx`, with their logit effects, as a DataFrame."
+    idx = _latent_idx(sae, idx)[0]
+    return direction_logits(sae.W_dec[idx] / getattr(sae.cfg, 'act_scale', 1.0), model, k)
 
 # %% ../nbs/09_vis.ipynb #99a6136b
 def cv_bundle() -> str:
@@ -162,6 +169,7 @@ class FeatureDashboard:
                          f'<h3 style="margin: 2px 0">Latent {c["idx"]}</h3>'
                          f'<p style="margin: 2px 0; color: #555">fires on {c["freq"]:.3%} of tokens; '
                          f'max activation {c["max"]:.3g}</p>'
+                         + (f'<p style="margin: 2px 0">{html.escape(c["note"])}</p>' if c.get('note') else '') +
                          f'<div style="display: flex; gap: 16px; flex-wrap: wrap"><div style="flex: 2; min-width: 380px">'
                          f'<b>Top contexts</b>')
             for _, r in c['examples'].iterrows():
@@ -175,7 +183,7 @@ class FeatureDashboard:
                 parts.append(f'<div style="margin: 3px 0; display: flex; gap: 8px; align-items: baseline">'
                              f'<code>{r.act:.3g}</code><div>{body}</div></div>')
             if not len(c['examples']): parts.append('<p>(never fires on these tokens)</p>')
-            table = c['logits'].to_html(index=False, float_format=lambda v: f'{v:.2f}', border=0)
+            table = c['logits'].to_html(index=False, float_format=lambda v: f'{v:.2f}', border=0) if len(c['logits']) else ''
             parts.append(f'</div><div style="flex: 1; min-width: 260px"><img src="{c["hist"]}"/>'
                          f'<div style="white-space: pre">{table}</div></div></div></div>')   # pre: keep leading spaces
         parts.append('</div>')
@@ -217,14 +225,24 @@ def feature_dashboards(sae,                         # the dictionary
     "Dashboards of latents `idxs` on one page: top contexts, activation histogram, logit effects."
     idxs = _latent_idx(sae, idxs)
     acts = feature_activations(sae, model, tokens, idxs, hook_name, batch_size)   # [n_ctx, ctx_len, n]
-    str_toks = _StrTokens(model, tokens)
+    return FeatureDashboard(dashboard_cards(acts, _StrTokens(model, tokens), idxs,
+                                            lambda j, i: logit_effects(sae, model, i, n_logits), n_examples, window), js=js)
+
+def dashboard_cards(acts: Tensor,        # activations of the latents `idxs` [n_ctx, ctx_len, len(idxs)], BOS zeroed
+                    str_tokens,          # the tokens as strings, indexable as [ctx][pos]
+                    idxs: Sequence[int], # the latents' indices (card titles)
+                    logits=None,         # `logits(j, idx)` -> a logit-effects DataFrame for card j (None: no table)
+                    n_examples: int = 8, window: tuple = (12, 4),
+                    notes: Sequence[str] | None = None, # one line of text per card (e.g. a crosscoder latent's class)
+                   ) -> list[dict]:
+    "The cards of a `FeatureDashboard` from precomputed activations (for dictionaries that read several models or sites)."
     cards = []
     for j, i in enumerate(idxs):
         a = acts[..., j]
         cards.append(dict(idx=i, freq=(a[:, 1:] > 0).float().mean().item(), max=a.max().item(),
-                          examples=top_contexts(a, str_toks, n_examples, window),
-                          hist=_hist_png(a[:, 1:].flatten(), i), logits=logit_effects(sae, model, i, n_logits)))
-    return FeatureDashboard(cards, js=js)
+                          examples=top_contexts(a, str_tokens, n_examples, window), hist=_hist_png(a[:, 1:].flatten(), i),
+                          logits=logits(j, i) if logits else pd.DataFrame(), note=notes[j] if notes else None))
+    return cards
 
 # %% ../nbs/09_vis.ipynb #91488831
 def feature_dashboard(sae, model, tokens: Tensor,
