@@ -10,8 +10,10 @@ import difflib, itertools, json, math, os, re, shutil
 from pathlib import Path
 from typing import Iterator, Sequence
 import torch
+import torch.distributed as dist
 from torch import Tensor
-from safetensors.torch import load_file, save_file
+from safetensors import safe_open
+from safetensors.torch import save_file
 from .core import get_device, atomic_folder
 
 # %% auto #0
@@ -97,36 +99,57 @@ class ActivationStore:
         if self.n_epochs is None: raise TypeError("this ActivationStore is endless; pass n_epochs=... for a length")
         return self.n_epochs * self.tokens_per_epoch // self.batch_size
 
+    def context_ids(self, g: Tensor) -> Tensor:
+        "Rows of `tokens` at positions `g` of the endless context sequence (a fresh seeded permutation each epoch)."
+        n = self.tokens.shape[0]; out = torch.empty_like(g)
+        for e in g.div(n, rounding_mode='floor').unique().tolist():
+            perm = torch.randperm(n, generator=torch.Generator().manual_seed(self.seed * 1_000_003 + e))
+            m = g // n == e
+            out[m] = perm[g[m] - e * n]
+        return out
+
     def _contexts(self, g0: int, g1: int) -> Tensor:
         "Token contexts number g0..g1-1 of the endless, per-epoch-permuted context sequence."
-        n = self.tokens.shape[0]; idx = []
-        for e in range(g0 // n, (g1 - 1) // n + 1):
-            perm = torch.randperm(n, generator=torch.Generator().manual_seed(self.seed * 1_000_003 + e))
-            lo, hi = max(g0, e * n) - e * n, min(g1, (e + 1) * n) - e * n
-            idx.append(perm[lo:hi])
-        return self.tokens[torch.cat(idx)]
+        return self.tokens[self.context_ids(torch.arange(g0, g1))]
 
-    def block(self, b: int) -> Tensor:
-        "Block `b` of the stream: `block_rows` activations, shuffled, scaled, `[block_rows, (n_hooks,) d_in]`."
-        r0, r1 = b * self.block_rows, (b + 1) * self.block_rows               # rows of the endless token stream
-        g0, g1 = r0 // self.per_ctx, (r1 - 1) // self.per_ctx + 1             # contexts that cover them
-        acts = model_activations(self.model, self._contexts(g0, g1), self.hook_names, self.model_batch_size, self.exclude_bos)
-        acts = acts.flatten(0, 1)[r0 - g0 * self.per_ctx: r1 - g0 * self.per_ctx]   # [block_rows, n_hooks, d]
-        acts = acts[torch.randperm(acts.shape[0], generator=torch.Generator().manual_seed(self.seed * 7919 + b))]
+    def _check_world(self, world: int) -> int:
+        if self.batch_size % world:
+            raise ValueError(f"batch_size={self.batch_size} does not split over {world} ranks; use a multiple of {world}")
+        return self.batch_size // world
+
+    def block(self, b: int,         # block number
+              rank: int = 0,        # this process's rank ...
+              world: int = 1,       # ... of `world`: the block of its own stream (contexts rank, rank+world, ...)
+             ) -> Tensor:
+        "Block `b` of the stream: `block_rows // world` activations, shuffled, scaled, `[block_rows // world, (n_hooks,) d_in]`."
+        rows = self.block_rows // world
+        r0, r1 = b * rows, (b + 1) * rows                                       # rows of this rank's endless token stream
+        l0, l1 = r0 // self.per_ctx, (r1 - 1) // self.per_ctx + 1             # its contexts that cover them ...
+        g = torch.arange(l0, l1) * world + rank                                 # ... at these positions of the global sequence
+        toks = self.tokens[self.context_ids(g)]
+        acts = model_activations(self.model, toks, self.hook_names, self.model_batch_size, self.exclude_bos)
+        acts = acts.flatten(0, 1)[r0 - l0 * self.per_ctx: r1 - l0 * self.per_ctx]   # [rows, n_hooks, d]
+        seed = self.seed * 7919 + b if world == 1 else (self.seed * 7919 + b) * 1_000_003 + world * 997 + rank
+        acts = acts[torch.randperm(acts.shape[0], generator=torch.Generator().manual_seed(seed))]
         acts = acts.to(self.device, self.dtype)
         if self.act_scale != 1.0: acts = acts * self.act_scale
         return acts[:, 0] if self.single else acts
 
-    def iter_from(self, start: int = 0) -> Iterator[Tensor]:
-        "Batches from batch number `start` on (only the block holding it is recomputed)."
+    def iter_shard(self, start: int = 0, rank: int = 0, world: int = 1) -> Iterator[Tensor]:
+        "Rank `rank`'s `batch_size // world` rows of each batch from batch `start` on, from its own contexts only."
+        n = self._check_world(world)
         total = None if self.n_epochs is None else len(self)
         i = start
         while total is None or i < total:
             b, j = divmod(i, self.buffer_batches)
-            blk = self.block(b)
+            blk = self.block(b, rank, world)
             for jj in range(j, self.buffer_batches):
                 if total is not None and i >= total: return
-                yield blk[jj * self.batch_size:(jj + 1) * self.batch_size]; i += 1
+                yield blk[jj * n:(jj + 1) * n]; i += 1
+
+    def iter_from(self, start: int = 0) -> Iterator[Tensor]:
+        "Batches from batch number `start` on (only the block holding it is recomputed)."
+        return self.iter_shard(start, 0, 1)
 
     def __iter__(self): return self.iter_from(0)
 
@@ -142,29 +165,55 @@ class ActivationStore:
                 f"batch_size={self.batch_size}, block={self.block_rows} rows, act_scale={self.act_scale:.4g})")
 
 # %% ../nbs/05_activations.ipynb #d52f4541
+def _dist_info() -> tuple[int, int]:
+    "`(rank, world_size)`, `(0, 1)` without an initialised `torch.distributed` group."
+    if dist.is_available() and dist.is_initialized(): return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+def _gather_rows(stream, rank: int, world: int):
+    "Each rank's batches, concatenated in rank order on rank 0 (a collective: every rank must iterate)."
+    for x in stream:
+        x = x.contiguous()
+        parts = [torch.empty_like(x) for _ in range(world)] if rank == 0 else None
+        dist.gather(x, parts, dst=0)
+        if rank == 0: yield torch.cat(parts)
+
+def _barrier(device):
+    t = torch.zeros(1, device=device); dist.all_reduce(t); t.item()
+
+# %% ../nbs/05_activations.ipynb #f4ecd2fa
 def cache_activations(store: ActivationStore,  # where the activations come from
                       folder: str | Path,      # created; must not exist yet (no silent overwrite)
                       n_batches: int,          # how many of the store's batches to write
                       shard_batches: int | None = None, # batches per shard (default: the store's buffer_batches)
                      ) -> Path:
-    "Write `n_batches` batches of `store` to `folder` as safetensors shards plus `meta.json`."
+    "Write `n_batches` batches of `store` to `folder` as safetensors shards plus `meta.json` (under torchrun: each rank computes its share, rank 0 writes)."
     folder = Path(folder)
     if folder.exists(): raise ValueError(f"{folder} already exists; remove it or choose another folder (nothing was overwritten)")
     shard_batches = shard_batches or store.buffer_batches
+    rank, world = _dist_info()
+    stream = itertools.islice(store.iter_shard(0, rank, world), n_batches)   # this rank's contexts only
+    if world > 1:
+        stream = _gather_rows(stream, rank, world)      # rank 0 gets whole batches, the other ranks nothing
+        if rank > 0:
+            for _ in stream: pass
+            _barrier(store.device); return folder
     def write(tmp):
         buf, shard, n = [], 0, 0
-        for x in store.iter_from(0):
+        for x in stream:
             buf.append(x.cpu()); n += 1
-            if len(buf) == shard_batches or n == n_batches:
+            if len(buf) == shard_batches:
                 save_file({'acts': torch.cat(buf).contiguous()}, str(tmp / f'shard_{shard:05d}.safetensors')); shard += 1; buf = []
-            if n == n_batches: break
+        if buf: save_file({'acts': torch.cat(buf).contiguous()}, str(tmp / f'shard_{shard:05d}.safetensors')); shard += 1
         meta = dict(hook_names=store.hook_names, single=store.single, d_in=store.d_in, act_scale=store.act_scale,
                     n_rows=n * store.batch_size, n_shards=shard, rows_per_shard=shard_batches * store.batch_size,
                     model_name=getattr(store.model.cfg, 'model_name', None), exclude_bos=store.exclude_bos)
         (tmp / 'meta.json').write_text(json.dumps(meta, indent=2))
-    return atomic_folder(folder, write, replace=False)
+    out = atomic_folder(folder, write, replace=False)
+    if world > 1: _barrier(store.device)               # the cache is on disk when any rank returns
+    return out
 
-# %% ../nbs/05_activations.ipynb #f4ecd2fa
+# %% ../nbs/05_activations.ipynb #39956dbc
 class CachedActivations:
     "Stream batches back from a `cache_activations` folder: shuffled per epoch, restartable, one shard in memory."
     def __init__(self, folder: str | Path, batch_size: int = 4096, seed: int = 0, device=None):
@@ -182,19 +231,31 @@ class CachedActivations:
         self.per_epoch = sum(self.batches_per_shard)
         if self.per_epoch == 0: raise ValueError(f"{self.folder} holds fewer rows than one batch of {batch_size}")
 
-    def iter_from(self, start: int = 0) -> Iterator[Tensor]:
+    def _rows(self, s: int) -> int:
+        return self.meta['rows_per_shard'] if s < len(self.shards) - 1 else self.meta['n_rows'] - self.meta['rows_per_shard'] * s
+
+    def iter_shard(self, start: int = 0, rank: int = 0, world: int = 1) -> Iterator[Tensor]:
+        "Rank `rank`'s `batch_size // world` rows of each batch from batch `start` on: it reads only its slice of each shard file."
+        if self.batch_size % world or any(self._rows(s) % world for s in range(len(self.shards))):
+            raise ValueError(f"batch_size={self.batch_size} and the shards' rows must split over {world} ranks; "
+                             f"use a batch size that is a multiple of {world}")
+        n = self.batch_size // world
         epoch, j = divmod(start, self.per_epoch)
         while True:
             g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
             for s in torch.randperm(len(self.shards), generator=g).tolist():
                 nb = self.batches_per_shard[s]
                 if j >= nb: j -= nb; continue
-                a = load_file(str(self.shards[s]))['acts']
-                a = a[torch.randperm(a.shape[0], generator=torch.Generator().manual_seed(self.seed * 7919 + epoch * 65_537 + s))]
-                for b in range(j, nb): yield a[b * self.batch_size:(b + 1) * self.batch_size].to(self.device)
+                m = self._rows(s) // world                                  # this rank's rows of the shard
+                with safe_open(str(self.shards[s]), framework='pt') as f: a = f.get_slice('acts')[rank * m:(rank + 1) * m]
+                seed = self.seed * 7919 + epoch * 65_537 + s
+                if world > 1: seed = seed * 1_000_003 + world * 997 + rank
+                a = a[torch.randperm(a.shape[0], generator=torch.Generator().manual_seed(seed))]
+                for b in range(j, nb): yield a[b * n:(b + 1) * n].to(self.device)
                 j = 0
             epoch += 1
 
+    def iter_from(self, start: int = 0) -> Iterator[Tensor]: return self.iter_shard(start, 0, 1)
     def __iter__(self): return self.iter_from(0)
 
 # %% ../nbs/05_activations.ipynb #ae5b8d2f

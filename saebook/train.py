@@ -6,19 +6,21 @@ Docs: https://saebook.github.io/saebook/train.html.md"""
 
 # %% ../nbs/03_train.ipynb #109c8b8f
 from __future__ import annotations
-import itertools, json, math, os, shutil, time
+import inspect, itertools, json, math, os, shutil, time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 import pandas as pd
 import torch
-from torch import Tensor
+import torch.distributed as dist
+from torch import Tensor, nn
 from tqdm.auto import tqdm
-from .core import Config, check_acts, atomic_folder
+from .core import Config, check_acts, atomic_folder, get_device
 from .sae import SAE
 
 # %% auto #0
-__all__ = ['TensorSource', 'batch_stream', 'TrainConfig', 'save_checkpoint', 'latest_checkpoint', 'train']
+__all__ = ['TensorSource', 'batch_stream', 'rank_batches', 'TrainConfig', 'save_checkpoint', 'latest_checkpoint', 'dist_info',
+           'setup_distributed', 'cleanup_distributed', 'train']
 
 # %% ../nbs/03_train.ipynb #1bc8f8fc
 class TensorSource:
@@ -37,13 +39,20 @@ class TensorSource:
         if not self.shuffle: return torch.arange(self.acts.shape[0])
         return torch.randperm(self.acts.shape[0], generator=torch.Generator().manual_seed(self.seed * 7919 + epoch))
 
-    def iter_from(self, start: int = 0) -> Iterator[Tensor]:
+    def iter_shard(self, start: int = 0, rank: int = 0, world: int = 1) -> Iterator[Tensor]:
+        "Rank `rank`'s contiguous `batch_size // world` rows of every batch from batch `start` on (only those rows are gathered)."
+        if self.batch_size % world:
+            raise ValueError(f"batch_size={self.batch_size} does not split over {world} ranks; use a multiple of {world}")
+        n = self.batch_size // world
         epoch, j = divmod(start, self.per_epoch)
         while True:
             perm = self._perm(epoch)
-            for b in range(j, self.per_epoch): yield self.acts[perm[b * self.batch_size:(b + 1) * self.batch_size]]
+            for b in range(j, self.per_epoch):
+                lo = b * self.batch_size + rank * n
+                yield self.acts[perm[lo:lo + n]]
             epoch, j = epoch + 1, 0
 
+    def iter_from(self, start: int = 0) -> Iterator[Tensor]: return self.iter_shard(start, 0, 1)
     def __iter__(self): return self.iter_from(0)
 
 # %% ../nbs/03_train.ipynb #505f93b9
@@ -63,6 +72,20 @@ def batch_stream(source, start: int = 0, batch_size: int = 4096, seed: int = 0) 
             if i >= start: yield x
             i += 1
         if not got: raise ValueError("the activation source yielded no batches")
+
+def rank_batches(source, start: int = 0, batch_size: int = 4096, seed: int = 0,
+                 rank: int = 0,  # this process's rank
+                 world: int = 1, # number of processes
+                ) -> Iterator[Tensor]:
+    "Rank `rank`'s share of every global batch of `source` from batch `start` on (the whole batch when `world == 1`)."
+    if world == 1: yield from batch_stream(source, start, batch_size, seed); return
+    if isinstance(source, Tensor): source = TensorSource(source, batch_size, seed)
+    if hasattr(source, 'iter_shard'): yield from source.iter_shard(start, rank, world); return
+    for x in batch_stream(source, start, batch_size, seed):
+        n, rest = divmod(x.shape[0], world)
+        if rest: raise ValueError(f"a batch of {x.shape[0]} rows does not split over {world} ranks; "
+                                  f"use a batch size that is a multiple of {world}")
+        yield x[rank * n:(rank + 1) * n]     # a contiguous slice: a view, no copy
 
 # %% ../nbs/03_train.ipynb #c2a20e08
 @dataclass
@@ -104,13 +127,15 @@ class TrainConfig(Config):
         return min(1.0, (step + 1) / self.sparsity_warmup_steps) if self.sparsity_warmup_steps else 1.0
 
 # %% ../nbs/03_train.ipynb #56f3b4c3
-def save_checkpoint(folder, sae: SAE, opt, step: int, since_fired: Tensor, history: list, cfg: TrainConfig):
+def save_checkpoint(folder, sae: SAE, opt, step: int, since_fired: Tensor, history: list, cfg: TrainConfig,
+                    rng_ranks: Tensor | None = None): # every rank's RNG state [world, n] in a distributed run
     "Write a resumable checkpoint of a training run to `folder` (atomically)."
     from saebook.io import save_sae
     def write(tmp):
         save_sae(sae, tmp)
+        extra = {} if rng_ranks is None else dict(rng_ranks=rng_ranks)
         torch.save(dict(step=step, optimizer=opt.state_dict(), since_fired=since_fired.cpu(),
-                        rng=torch.get_rng_state(), train_cfg=cfg.to_json(), history=json.dumps(history)),
+                        rng=torch.get_rng_state(), train_cfg=cfg.to_json(), history=json.dumps(history), **extra),
                    tmp / 'trainer_state.pt')
     atomic_folder(folder, write)
 
@@ -142,6 +167,111 @@ def _load_trainer_state(path: Path) -> dict:
     st['folder'] = path
     return st
 
+# %% ../nbs/03_train.ipynb #48bb8796
+def dist_info() -> tuple[int, int]:
+    "`(rank, world_size)` of this process in the `torch.distributed` group; `(0, 1)` when there is none."
+    if dist.is_available() and dist.is_initialized(): return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+def setup_distributed(backend: str | None = None, # None: 'nccl' when CUDA is available, else 'gloo'
+                     ) -> tuple[int, int, torch.device]:
+    "Join the process group `torchrun` set up; return `(rank, world_size, device)` (`(0, 1, best device)` without torchrun)."
+    if not dist.is_available(): return 0, 1, get_device()
+    if not dist.is_initialized():
+        if 'RANK' not in os.environ or 'WORLD_SIZE' not in os.environ: return 0, 1, get_device()   # plain `python`
+        cuda = torch.cuda.is_available()
+        backend = backend or ('nccl' if cuda else 'gloo')
+        if backend not in ('nccl', 'gloo'): raise ValueError(f"backend={backend!r}; use 'nccl' (GPUs) or 'gloo' (CPU)")
+        if backend == 'nccl':
+            local, n_gpu = int(os.environ.get('LOCAL_RANK', 0)), torch.cuda.device_count()
+            if not cuda: raise ValueError("backend='nccl' needs CUDA GPUs; use backend='gloo' on CPU")
+            if local >= n_gpu: raise ValueError(f"LOCAL_RANK={local} but this node has {n_gpu} GPU(s); "
+                                                f"launch at most {n_gpu} processes per node (--nproc_per_node)")
+            torch.cuda.set_device(local)
+        dist.init_process_group(backend)
+    dev = torch.device('cuda', torch.cuda.current_device()) if dist.get_backend() == 'nccl' else torch.device('cpu')
+    return dist.get_rank(), dist.get_world_size(), dev
+
+def cleanup_distributed():
+    "Leave the process group (the last line of a `torchrun` script; a no-op without one)."
+    if dist.is_available() and dist.is_initialized(): dist.destroy_process_group()
+
+# %% ../nbs/03_train.ipynb #75cf2383
+class _ForwardLoss(nn.Module):
+    "`sae.forward_loss` as a module's `forward`, so `DistributedDataParallel` can wrap it."
+    def __init__(self, sae): super().__init__(); self.sae = sae
+    def forward(self, x, sparsity_scale, dead_mask): return self.sae.forward_loss(x, sparsity_scale, dead_mask)
+
+def _has_unused_params(sae: SAE, x: Tensor) -> bool:
+    "Does a training step leave some parameter without a gradient? (Probed on 8 rows; buffers and RNG are restored.)"
+    params = [p for p in sae.parameters() if p.requires_grad]
+    saved = [b.clone() for b in sae.buffers()]
+    used = [False] * len(params)
+    with torch.random.fork_rng(devices=[x.device] if x.device.type == 'cuda' else []):
+        for dead in (None, torch.ones(sae.d_sae, dtype=torch.bool, device=x.device)):   # with and without AuxK
+            out = sae.forward_loss(x[:8], 1.0, dead)
+            grads = torch.autograd.grad(sum(out.terms.values()), params, allow_unused=True)
+            used = [u or g is not None for u, g in zip(used, grads)]
+    with torch.no_grad():
+        for b, v in zip(sae.buffers(), saved): b.copy_(v)
+    return not all(used)
+
+def _ddp(sae: SAE, x: Tensor):
+    "Wrap `sae` for data-parallel training (weights and buffers broadcast from rank 0)."
+    from torch.nn.parallel import DistributedDataParallel as DDP
+    unused = torch.tensor([float(_has_unused_params(sae, x))], device=x.device)
+    dist.all_reduce(unused)                                    # every rank must pass DDP the same flag
+    # buffers (EMA thresholds, frequencies) are synced by `_sync_step` after each update, not broadcast from rank 0
+    sync = (dict(forward_sync_buffers=False) if 'forward_sync_buffers' in inspect.signature(DDP).parameters
+            else dict(broadcast_buffers=False))
+    return DDP(_ForwardLoss(sae), device_ids=[x.device.index] if x.device.type == 'cuda' else None,
+               find_unused_parameters=bool(unused.item() > 0), **sync)
+
+# %% ../nbs/03_train.ipynb #7a662b5e
+def _all_mean(t: Tensor, world: int) -> Tensor:
+    "The mean of `t` over ranks (`t` itself in one process)."
+    if world == 1: return t
+    t = t.clone(); dist.all_reduce(t)
+    return t / world
+
+@torch.no_grad()
+def _sync_step(sae: SAE, fired: Tensor, world: int) -> Tensor:
+    "Latents that fired on any rank `[d_sae]`; the SAE's float buffers are averaged over ranks on the way."
+    bufs = [b for b in sae.buffers() if b.is_floating_point()]
+    flat = torch.cat([fired.double()] + [b.double().flatten() for b in bufs])
+    dist.all_reduce(flat)
+    off = fired.numel()
+    for b in bufs: b.copy_((flat[off:off + b.numel()] / world).view_as(b)); off += b.numel()
+    return flat[:fired.numel()] > 0
+
+@torch.no_grad()
+def _step_metrics(out, loss: Tensor, tgt: Tensor, world: int) -> dict:
+    "Loss terms, L0 and FVU of the global batch (each rank passes its share)."
+    t = tgt.reshape(tgt.shape[0], -1).double(); n = t.shape[0]
+    mu = t.mean(0)
+    terms = [loss, *out.terms.values(), (out.feature_acts != 0).sum(-1).float().mean()]
+    v = torch.cat([torch.stack([x.detach().double() for x in terms]),
+                   torch.stack([(out.sae_out.reshape(n, -1).double() - t).pow(2).sum(), (t - mu).pow(2).sum(),
+                                n * mu.pow(2).sum()]), n * mu])
+    if world > 1: dist.all_reduce(v)
+    k = len(terms)
+    means, (sse, m2, nmu2), s = v[:k] / world, v[k:k + 3], v[k + 3:]
+    var = m2 + nmu2 - s.pow(2).sum() / (n * world)           # sum of squares about the global mean
+    names = ['loss', *out.terms, 'l0']
+    return {**{nm: x.item() for nm, x in zip(names, means)}, 'fvu': (sse / var).item()}
+
+def _rng_states(world: int, dev) -> Tensor:
+    "Every rank's CPU RNG state `[world, n]` (stochastic variants need their own rank's to resume exactly)."
+    s = torch.get_rng_state()
+    if world == 1: return s[None]
+    parts = [torch.empty_like(s, device=dev) for _ in range(world)]
+    dist.all_gather(parts, s.to(dev))
+    return torch.stack(parts).cpu()
+
+def _barrier(dev):
+    "Wait for every rank (an all_reduce read back, so it also waits under NCCL's asynchronous launches)."
+    t = torch.zeros(1, device=dev); dist.all_reduce(t); t.item()
+
 # %% ../nbs/03_train.ipynb #ea9f7b73
 def train(sae: SAE,                     # any saebook dictionary
           source,                       # iterable of [batch, d_in] tensors, a ToyData/ActivationStore, or a tensor [n, d_in]
@@ -149,14 +279,18 @@ def train(sae: SAE,                     # any saebook dictionary
           resume: str | Path | bool | None = None, # a checkpoint folder, a ckpt_dir (its latest), or True: cfg.ckpt_dir's latest if any
           **kw,                         # TrainConfig fields, overriding `cfg`
          ) -> tuple[SAE, pd.DataFrame]:
-    "Train `sae` on `source`; return it and a DataFrame history of losses and metrics."
+    "Train `sae` on `source`; return it and a DataFrame history of losses and metrics (data-parallel under `torchrun`)."
     cfg = (cfg or TrainConfig()).replace(**kw) if kw else (cfg or TrainConfig())
+    rank, world = dist_info()           # (0, 1) unless torch.distributed is initialised
     dev, dt = sae.W_dec.device, sae.W_dec.dtype
+    if world > 1 and dist.get_backend() == 'nccl' and dev.type != 'cuda':
+        raise ValueError(f"the process group uses NCCL but the SAE is on {dev}; "
+                         "make it on the device setup_distributed() returns (make_sae(..., device=device))")
     opt = torch.optim.Adam(sae.parameters(), lr=cfg.lr, betas=cfg.betas)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, cfg.lr_factor)
     step, history = 0, []
     since_fired = torch.zeros(sae.d_sae, dtype=torch.long, device=dev)   # tokens since each latent last fired
-    torch.manual_seed(cfg.seed)
+    torch.manual_seed(cfg.seed + rank)  # ranks draw different noise (stochastic variants)
     if resume is True:    # continue the run in cfg.ckpt_dir if it has a checkpoint, else start fresh
         if not cfg.ckpt_dir: raise ValueError("resume=True needs ckpt_dir=... (where the run's checkpoints are)")
         resume = latest_checkpoint(cfg.ckpt_dir) if Path(cfg.ckpt_dir).exists() else None
@@ -167,11 +301,19 @@ def train(sae: SAE,                     # any saebook dictionary
         opt.load_state_dict(st['optimizer'])
         step, history = st['step'], json.loads(st['history'])
         sched = torch.optim.lr_scheduler.LambdaLR(opt, cfg.lr_factor, last_epoch=step - 1)
-        since_fired.copy_(st['since_fired']); torch.set_rng_state(st['rng'])
-    batches = batch_stream(source, step, cfg.batch_size, cfg.seed)
+        since_fired.copy_(st['since_fired'])
+        if world == 1: torch.set_rng_state(st['rng'])
+        elif len(st.get('rng_ranks', ())) == world: torch.set_rng_state(st['rng_ranks'][rank].clone())   # a row view segfaults (torch 2.13)
+        else: torch.manual_seed(cfg.seed + rank + 7919 * step)   # saved with another world size: fresh streams
+    if world > 1:         # every rank must resume from the same step (one checkpoint on a shared filesystem)
+        s = torch.tensor([step, -step], device=dev); dist.all_reduce(s, op=dist.ReduceOp.MAX)
+        if s[0] != -s[1]: raise ValueError(f"the ranks resumed at different steps ({-s[1].item()} to {s[0].item()}); "
+                                           "every rank must read the same checkpoint folder (a shared filesystem)")
+    batches = rank_batches(source, step, cfg.batch_size, cfg.seed, rank, world)   # this rank's share of each batch
     sae.train()
+    ddp = None            # DistributedDataParallel around sae.forward_loss, made at the first batch
     t0 = time.perf_counter()
-    bar = tqdm(total=cfg.n_steps, initial=step, disable=not cfg.progress, desc=f'train {sae.kind}')
+    bar = tqdm(total=cfg.n_steps, initial=step, disable=not cfg.progress or rank > 0, desc=f'train {sae.kind}')
     while step < cfg.n_steps:
         x = next(batches, None)
         if x is None: raise ValueError(f"the activation source ran out after {step} steps (n_steps={cfg.n_steps}); "
@@ -179,40 +321,41 @@ def train(sae: SAE,                     # any saebook dictionary
         try: x = check_acts(x.to(dev), sae.d_in, 'batch').to(dt)
         except (TypeError, ValueError) as e:
             raise type(e)(f"step {step}: {e} (training stopped; last good checkpoint: {_last_good(cfg)})") from None
+        if world > 1 and ddp is None: ddp = _ddp(sae, x)
         if step == 0:
             if cfg.init_b_dec == 'mean':
-                with torch.no_grad(): sae.b_dec.copy_(sae.target(x).mean(0))
+                with torch.no_grad(): sae.b_dec.copy_(_all_mean(sae.target(x).mean(0), world))   # the global batch's mean
             sae.normalize_decoder()
-        out = sae.forward_loss(x, cfg.sparsity_scale(step), since_fired >= cfg.dead_tokens)
+        out = (ddp or sae.forward_loss)(x, cfg.sparsity_scale(step), since_fired >= cfg.dead_tokens)
         loss = sum(out.terms.values())
         if not torch.isfinite(loss):
             bad = [k for k, v in out.terms.items() if not torch.isfinite(v)]
             raise FloatingPointError(f"step {step}: loss term(s) {bad} became NaN/inf; training stopped before the update "
                                      f"(last good checkpoint: {_last_good(cfg)}). Lower lr, check the inputs, or enable grad_clip.")
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        loss.backward()                 # under DDP the gradients arrive averaged over ranks
         sae.remove_parallel_decoder_grad()
         if cfg.grad_clip: torch.nn.utils.clip_grad_norm_(sae.parameters(), cfg.grad_clip)
         opt.step(); sched.step()
         sae.normalize_decoder()
         with torch.no_grad():
             fired = (out.feature_acts != 0).reshape(-1, sae.d_sae).any(0)
-            since_fired += x.shape[0]; since_fired[fired] = 0
+            if world > 1: fired = _sync_step(sae, fired, world)         # fired on any rank; buffers averaged
+            since_fired += x.shape[0] * world; since_fired[fired] = 0
         step += 1; bar.update(1)
         if step % cfg.log_every == 0 or step == cfg.n_steps:
-            with torch.no_grad():
-                tgt = sae.target(x)
-                fvu = (out.sae_out - tgt).pow(2).sum() / (tgt - tgt.mean(0)).pow(2).sum()
-                row = dict(step=step, tokens=step * x.shape[0], lr=sched.get_last_lr()[0],
-                           loss=loss.item(), **{k: v.item() for k, v in out.terms.items()},
-                           l0=(out.feature_acts != 0).sum(-1).float().mean().item(), fvu=fvu.item(),
-                           dead_frac=(since_fired >= cfg.dead_tokens).float().mean().item(),
-                           seconds=time.perf_counter() - t0)
+            row = dict(step=step, tokens=step * x.shape[0] * world, lr=sched.get_last_lr()[0],
+                       **_step_metrics(out, loss, sae.target(x), world),
+                       dead_frac=(since_fired >= cfg.dead_tokens).float().mean().item(),
+                       seconds=time.perf_counter() - t0)
             history.append(row)
             bar.set_postfix(loss=f"{row['loss']:.4g}", l0=f"{row['l0']:.1f}", fvu=f"{row['fvu']:.3f}")
         if cfg.ckpt_every and (step % cfg.ckpt_every == 0 or step == cfg.n_steps):
-            save_checkpoint(Path(cfg.ckpt_dir) / f'step_{step:07d}', sae, opt, step, since_fired, history, cfg)
-            _rotate(cfg.ckpt_dir, cfg.keep_last)
+            rngs = _rng_states(world, dev) if world > 1 else None
+            if rank == 0:                 # one writer; the other ranks hold identical weights
+                save_checkpoint(Path(cfg.ckpt_dir) / f'step_{step:07d}', sae, opt, step, since_fired, history, cfg, rngs)
+                _rotate(cfg.ckpt_dir, cfg.keep_last)
     bar.close()
+    if world > 1: del ddp; _barrier(dev)   # rank 0's last checkpoint is on disk when train returns on any rank
     sae.eval()
     return sae, pd.DataFrame(history)
