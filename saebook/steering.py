@@ -6,7 +6,7 @@ Docs: https://saebook.github.io/saebook/steering.html.md"""
 
 # %% ../nbs/08_steering.ipynb #8b25f792
 from __future__ import annotations
-import contextlib, json, os
+import contextlib, contextvars, json, os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -18,8 +18,9 @@ from safetensors.torch import save_file
 from .activations import check_hook_names, stop_layer
 
 # %% auto #0
-__all__ = ['SteeringVector', 'caa_vector', 'sae_feature_vector', 'hook_count', 'hook_shape', 'steer', 'clamp', 'splice', 'ablate',
-           'generate', 'token_ids', 'steering_effect', 'plot_steering_effect', 'ablation_effect', 'steering_panel']
+__all__ = ['SteeringVector', 'caa_vector', 'sae_feature_vector', 'hook_count', 'hook_shape', 'position_offset', 'steer', 'clamp',
+           'splice', 'ablate', 'generate', 'token_ids', 'steering_effect', 'plot_steering_effect', 'ablation_effect',
+           'steering_panel']
 
 # %% ../nbs/08_steering.ipynb #3ac46b7b
 @dataclass
@@ -207,12 +208,24 @@ def _as_vector(vector, hook_name):
         return vector.detach(), hook_name
     raise TypeError(f"`vector` must be a SteeringVector or a tensor, got {type(vector).__name__}")
 
+_OFFSET = contextvars.ContextVar('saebook_position_offset', default=0)
+
+def position_offset() -> int:
+    "Absolute position of the first position in the forward now running: 0, except in a KV-cached `generate` step."
+    return _OFFSET.get()
+
+def _first() -> int:
+    "Leading positions a hook leaves alone: 1 (BOS) in a full forward, 0 in a cached step (BOS is in the cache)."
+    return 1 if _OFFSET.get() == 0 else 0
+
 def _pos_index(positions, n: int):
-    "A position selector over a sequence of length n: slice(None) or a list of valid indices."
+    "Positions (absolute, negative from the end of the whole sequence) as indices into a forward of n positions."
     if positions is None: return slice(None)
-    if isinstance(positions, slice): return positions
-    ps = [positions] if isinstance(positions, int) else list(positions)
-    return [p for p in ps if -n <= p < n]
+    off = _OFFSET.get(); total = off + n
+    ps = range(*positions.indices(total)) if isinstance(positions, slice) else \
+         [positions] if isinstance(positions, int) else list(positions)
+    ps = [p + total if p < 0 else p for p in ps if -total <= p < total]
+    return [p - off for p in ps if p >= off]
 
 @contextlib.contextmanager
 def steer(model,                           # a TransformerBridge
@@ -250,13 +263,13 @@ def _check_width(model, hook_name, sae):
 
 def _edit_latents(sae, act: Tensor, idx: list[int], new: Callable, keep_error: bool = True) -> Tensor:
     "act [b, pos, d] with latents `idx` set to new(f_idx) [b, pos, len(idx)]; positions 1: only (BOS left alone)."
-    s = getattr(sae.cfg, 'act_scale', 1.0)
-    x = act[:, 1:].to(sae.W_dec.dtype)
+    s, b = getattr(sae.cfg, 'act_scale', 1.0), _first()
+    x = act[:, b:].to(sae.W_dec.dtype)
     f = sae.encode(x * s)                                             # [b, pos-1, d_sae]
     x_hat = sae.decode(f) / s
     f2 = f.clone(); f2[..., idx] = new(f[..., idx]).to(f2)
     y = sae.decode(f2) / s + ((x - x_hat) if keep_error else 0)
-    out = act.clone(); out[:, 1:] = y.to(act.dtype)
+    out = act.clone(); out[:, b:] = y.to(act.dtype)
     return out
 
 @contextlib.contextmanager
@@ -282,7 +295,8 @@ def splice(model, sae, hook_name: str | None = None):
     check_hook_names(model, hook_name); _check_width(model, hook_name, sae)
     def fn(act, hook):
         with torch.no_grad():
-            out = act.clone(); out[:, 1:] = sae_reconstruct(sae, act[:, 1:].to(sae.W_dec.dtype)).to(act.dtype)
+            b = _first()
+            out = act.clone(); out[:, b:] = sae_reconstruct(sae, act[:, b:].to(sae.W_dec.dtype)).to(act.dtype)
             return out
     with model.hooks(fwd_hooks=[(hook_name, fn)]): yield model
 
@@ -349,24 +363,60 @@ def ablate(model,                          # a TransformerBridge
     def fn(act, hook):
         with torch.no_grad():
             if sae is not None: return _edit_latents(sae, act, ids, values, keep_error)
-            out = act.clone()
-            if len(shape) == 2: out[:, 1:, ids, :] = values(act[:, 1:, ids, :])
-            else: out[:, 1:, ..., ids] = values(act[:, 1:, ..., ids])
+            out, b = act.clone(), _first()
+            if len(shape) == 2: out[:, b:, ids, :] = values(act[:, b:, ids, :])
+            else: out[:, b:, ..., ids] = values(act[:, b:, ..., ids])
             return out
     with model.hooks(fwd_hooks=[(hook_name, fn)]): yield model
 
 # %% ../nbs/08_steering.ipynb #4bde5d52
+def _next_token(logits: Tensor, temperature: float, gen) -> Tensor:
+    if temperature == 0: return logits.argmax(-1)
+    return torch.multinomial((logits / temperature).softmax(-1), 1, generator=gen)[:, 0]
+
+def _generate_full(model, chunk, max_new_tokens, temperature, gen, pad, bar) -> list[list[int]]:
+    "Full forwards of the right-padded chunk at every step; the new tokens of each row."
+    start = torch.tensor([len(t) for t in chunk])
+    lens, rows = start.clone(), torch.arange(len(chunk))
+    x = torch.full((len(chunk), int(start.max()) + max_new_tokens), pad, dtype=torch.long)
+    for r, t in enumerate(chunk): x[r, :len(t)] = t
+    for _ in range(max_new_tokens):
+        logits = model(x[:, :int(lens.max())].to(model.cfg.device), return_type='logits')
+        nxt = _next_token(logits[rows.to(logits.device), (lens - 1).to(logits.device)].float().cpu(), temperature, gen)
+        x[rows, lens] = nxt; lens += 1; bar.update(1)
+    return [x[r, start[r]:].tolist() for r in range(len(chunk))]
+
+def _generate_cached(model, chunk, max_new_tokens, temperature, gen, pad, bar) -> list[list[int]]:
+    """KV-cached: the shortest prompt's length at once, then one position per step for every row (a row still inside its
+    prompt is fed its own next prompt token, so rows of different lengths share the cache without padding)."""
+    lens = torch.tensor([len(t) for t in chunk])
+    x = torch.full((len(chunk), int(lens.max()) + max_new_tokens), pad, dtype=torch.long)
+    for r, t in enumerate(chunk): x[r, :len(t)] = t
+    pos, dev = int(lens.min()), model.cfg.device
+    logits, cache = model(x[:, :pos].to(dev), return_type='logits_and_cache')
+    while True:
+        nxt = _next_token(logits[:, -1].float().cpu(), temperature, gen)   # the prediction for position `pos`
+        free = pos >= lens                                                 # rows past their prompt take it
+        x[free, pos] = nxt[free]; bar.update(1)
+        if pos + 1 >= int(lens.max()) + max_new_tokens: break
+        tok = _OFFSET.set(pos)                       # the new position's absolute index, for position-aware hooks
+        try: logits, cache = model(x[:, pos:pos + 1].to(dev), return_type='logits_and_cache', past_key_values=cache)
+        finally: _OFFSET.reset(tok)
+        pos += 1
+    return [x[r, lens[r]:lens[r] + max_new_tokens].tolist() for r in range(len(chunk))]
+
 @torch.no_grad()
 def generate(model,                        # a TransformerBridge (any interventions active on it apply)
              prompts: str | Sequence[str], # one prompt or a list
              max_new_tokens: int = 30,     # tokens to add to each prompt
              temperature: float = 0.0,     # 0: greedy; > 0: sample from softmax(logits / temperature)
-             seed: int = 0,                # sampling only: the random stream (same seed, same text)
-             batch_size: int = 8,          # prompts per forward (right-padded; causal attention keeps them exact)
-             stop_at_eos: bool = True,     # stop a row at the end-of-sequence token
+             seed: int = 0,                # sampling only: the random stream (same seed and settings, same text)
+             batch_size: int = 8,          # prompts per forward
+             stop_at_eos: bool = True,     # cut each continuation at the end-of-sequence token
              progress: bool = True,        # tqdm bar over generated tokens
+             use_cache: bool = True,       # KV cache (one new token per step); False: full forwards every step
             ) -> str | list[str]:
-    "The continuations (new text only) of `prompts`, generated token by token with full forwards under any active hooks."
+    "The continuations (new text only) of `prompts`, generated token by token under any active hooks."
     from tqdm.auto import tqdm
     single = isinstance(prompts, str)
     prompts = [prompts] if single else list(prompts)
@@ -376,33 +426,17 @@ def generate(model,                        # a TransformerBridge (any interventi
     if max_new_tokens < 0: raise ValueError(f"max_new_tokens={max_new_tokens}; use 0 or more")
     toks = _tokens_list(model, prompts)
     gen = torch.Generator().manual_seed(seed)
-    eos, pad = model.tokenizer.eos_token_id, _pad_id(model)
+    eos = model.tokenizer.eos_token_id
+    chunks = [list(range(i, min(i + batch_size, len(toks)))) for i in range(0, len(toks), batch_size)]
+    steps = lambda c: (max(len(toks[i]) for i in c) - min(len(toks[i]) for i in c) + max_new_tokens) if use_cache else max_new_tokens
+    bar = tqdm(total=sum(steps(c) for c in chunks), desc='generate', disable=not progress, leave=False)
     out: list[str] = []
-    n_batches = -(-len(prompts) // batch_size)
-    bar = tqdm(total=n_batches * max_new_tokens, desc='generate', disable=not progress, leave=False)
-    for i in range(0, len(toks), batch_size):
-        chunk = toks[i:i + batch_size]
-        start = torch.tensor([len(t) for t in chunk])
-        lens = start.clone()
-        x = torch.full((len(chunk), int(start.max()) + max_new_tokens), pad, dtype=torch.long)
-        for r, t in enumerate(chunk): x[r, :len(t)] = t
-        done = torch.zeros(len(chunk), dtype=torch.bool)
-        rows = torch.arange(len(chunk))
-        for _ in range(max_new_tokens):
-            logits = model(x[:, :int(lens.max())].to(model.cfg.device), return_type='logits')
-            logits = logits[rows.to(logits.device), (lens - 1).to(logits.device)].float().cpu()   # [b, d_vocab]
-            if temperature == 0: nxt = logits.argmax(-1)
-            else: nxt = torch.multinomial((logits / temperature).softmax(-1), 1, generator=gen)[:, 0]
-            live = ~done
-            x[rows[live], lens[live]] = nxt[live]
-            lens = lens + live.long()
-            if stop_at_eos and eos is not None: done |= live & (nxt == eos)
-            bar.update(1)
-            if done.all(): break
-        for r in range(len(chunk)):
-            new = x[r, start[r]:lens[r]].tolist()
-            if stop_at_eos and eos is not None and eos in new: new = new[:new.index(eos)]
-            out.append(model.tokenizer.decode(new))
+    for c in chunks:
+        rows = [toks[i] for i in c]
+        run = _generate_cached if use_cache and max_new_tokens else _generate_full
+        for n in run(model, rows, max_new_tokens, temperature, gen, _pad_id(model), bar):
+            if stop_at_eos and eos is not None and eos in n: n = n[:n.index(eos)]
+            out.append(model.tokenizer.decode(n))
     bar.close()
     return out[0] if single else out
 
