@@ -19,8 +19,8 @@ from .activations import check_hook_names, stop_layer
 
 # %% auto #0
 __all__ = ['SteeringVector', 'caa_vector', 'sae_feature_vector', 'hook_count', 'hook_shape', 'position_offset', 'steer', 'clamp',
-           'splice', 'ablate', 'generate', 'token_ids', 'steering_effect', 'plot_steering_effect', 'ablation_effect',
-           'steering_panel']
+           'splice', 'ablate', 'generate', 'token_ids', 'next_token_logprobs', 'token_logprobs', 'steering_effect',
+           'plot_steering_effect', 'ablation_effect', 'steering_panel']
 
 # %% ../nbs/08_steering.ipynb #3ac46b7b
 @dataclass
@@ -457,8 +457,10 @@ def token_ids(model, tokens: Sequence[str | int]) -> list[int]:
     return ids
 
 @torch.no_grad()
-def _next_logprobs(model, prompts: Sequence[str], batch_size: int = 16) -> Tensor:
-    "Log-probabilities of the next token after each prompt: [n_prompts, d_vocab]."
+def next_token_logprobs(model,                  # a TransformerBridge (any interventions active on it apply)
+                        prompts: Sequence[str], # texts (BOS is prepended)
+                        batch_size: int = 16) -> Tensor:
+    "Log-probabilities of the next token after each prompt, `[n_prompts, d_vocab]` (float32, CPU)."
     toks = _tokens_list(model, prompts); out = []
     for i in range(0, len(toks), batch_size):
         chunk = toks[i:i + batch_size]
@@ -468,8 +470,10 @@ def _next_logprobs(model, prompts: Sequence[str], batch_size: int = 16) -> Tenso
     return torch.cat(out)
 
 @torch.no_grad()
-def _seq_logprobs(model, tokens: Tensor, batch_size: int = 8) -> Tensor:
-    "Next-token log-probabilities at every position of `tokens`: [n_ctx, ctx_len - 1, d_vocab]."
+def token_logprobs(model,                # a TransformerBridge (any interventions active on it apply)
+                   tokens: Tensor,       # contexts [n_ctx, ctx_len], BOS first
+                   batch_size: int = 8) -> Tensor:
+    "Next-token log-probabilities at every position of `tokens`, `[n_ctx, ctx_len - 1, d_vocab]` (float32, CPU)."
     return torch.cat([model(tokens[i:i + batch_size].to(model.cfg.device), return_type='logits')[:, :-1]
                       .float().log_softmax(-1).cpu() for i in range(0, tokens.shape[0], batch_size)])
 
@@ -496,12 +500,12 @@ def steering_effect(model,                       # a TransformerBridge
     neutral = _as_tokens(model, neutral_text)
     scales = sorted(set([0.0] + [float(s) for s in scales]))
     words = [w.strip().lower() for w in (target_words or [model.tokenizer.decode([t]) for t in tgt])]
-    clean_seq = _seq_logprobs(model, neutral)
+    clean_seq = token_logprobs(model, neutral)
     rows = []
     for s in scales:
         with steer(model, vector, s, positions=positions):
-            lp = _next_logprobs(model, prompts)                                    # [n, vocab]
-            kl = 0.0 if s == 0 else _kl(clean_seq, _seq_logprobs(model, neutral))
+            lp = next_token_logprobs(model, prompts)                                    # [n, vocab]
+            kl = 0.0 if s == 0 else _kl(clean_seq, token_logprobs(model, neutral))
             gens = generate(model, prompts, gen_tokens, progress=progress) if gen_tokens else None
         row = dict(scale=s, logit_diff=(lp[:, tgt].mean(-1) - lp[:, anti].mean(-1)).mean().item(),
                    logprob_target=lp[:, tgt].logsumexp(-1).mean().item(),
@@ -547,11 +551,11 @@ def ablation_effect(model,                         # a TransformerBridge
     ids = token_ids(model, logit_tokens) if logit_tokens is not None else []
     if ids and not prompts: raise ValueError("`logit_tokens` are read after `prompts`; pass prompts=[...]")
     def measure():
-        lp = _seq_logprobs(model, toks, batch_size)
+        lp = token_logprobs(model, toks, batch_size)
         ce = -lp.gather(-1, toks[:, 1:, None]).mean().item()
         lg = {}
         if ids:
-            nl = _next_logprobs(model, prompts)
+            nl = next_token_logprobs(model, prompts)
             lg = {f'logprob[{model.tokenizer.decode([t])}]': nl[:, t].mean().item() for t in ids}
         return lp, ce, lg
     clean_lp, clean_ce, clean_lg = measure()
