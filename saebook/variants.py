@@ -1,4 +1,4 @@
-"""The seed papers' SAE variants (AbsTopK, Matryoshka, top-AFA, Feature/Mutual Choice, MP-SAE, vSAE, suppression fix) under the one `SAE` interface.
+"""The seed papers' SAE variants (AbsTopK, Matryoshka, top-AFA, Feature/Mutual Choice, MP-SAE, vSAE, suppression fix, p-annealing, group bias adaptation) under the one `SAE` interface.
 
 Docs: https://saebook.github.io/saebook/variants.html.md"""
 
@@ -6,18 +6,19 @@ Docs: https://saebook.github.io/saebook/variants.html.md"""
 
 # %% ../nbs/02a_variants.ipynb #6c4b629b
 from __future__ import annotations
-import itertools
+import itertools, math
 from dataclasses import dataclass
 import torch
 from torch import nn, Tensor
-from .sae import (SAE, SAEConfig, TopKConfig, TopKSAE, BatchTopKConfig, BatchTopKSAE, LossOutput, register_sae,
-                         sq_err, topk_activation, auxk_loss, _check_nonneg)
+from .sae import (SAE, SAEConfig, TopKConfig, TopKSAE, BatchTopKConfig, BatchTopKSAE, ReLUConfig, ReLUSAE,
+                         LossOutput, register_sae, sq_err, topk_activation, auxk_loss, _check_nonneg)
 
 # %% auto #0
 __all__ = ['abs_topk_activation', 'AbsTopKSAE', 'MatryoshkaConfig', 'MatryoshkaSAE', 'top_afa_activation', 'TopAFAConfig',
            'TopAFASAE', 'zipf_underused', 'feature_choice_activation', 'ChoiceConfig', 'ZipfAuxMixin',
            'FeatureChoiceSAE', 'MutualChoiceSAE', 'MPConfig', 'MPSAE', 'VariationalConfig', 'VariationalSAE',
-           'fit_feature_scales', 'fix_feature_suppression']
+           'p_schedule', 'lp_penalty', 'PAnnealConfig', 'PAnnealSAE', 'GBAConfig', 'GBASAE', 'fit_feature_scales',
+           'fix_feature_suppression']
 
 # %% ../nbs/02a_variants.ipynb #85d155c8
 def abs_topk_activation(x: Tensor,  # pre-activations [..., d_sae]
@@ -230,6 +231,168 @@ class VariationalSAE(TopKSAE):
         terms = {'mse': sq_err(x_hat, x), 'kl': sparsity_scale * self.cfg.kl_coeff * (kl * (f != 0)).sum(-1).mean(),
                  **self.loss_terms(x, mu, f, x_hat, sparsity_scale, dead_mask)}
         return LossOutput(terms, f, x_hat)
+
+# %% ../nbs/02a_variants.ipynb #17919fdf
+def p_schedule(p_start: float,      # p before annealing (1: the L1 penalty)
+               p_end: float,        # p after the last change
+               anneal_start: int,   # training step annealing starts at
+               anneal_end: int,     # step of the last change
+               n_p_updates: int,    # number of changes; p is constant in between
+              ) -> tuple[list[int], list[float]]:
+    "The steps at which p changes and the value it takes there: `n_p_updates` equal steps from `p_start` to `p_end`."
+    steps = [anneal_start + round(i * (anneal_end - anneal_start) / n_p_updates) for i in range(1, n_p_updates + 1)]
+    return steps, [p_start + (p_end - p_start) * i / n_p_updates if i < n_p_updates else p_end for i in range(1, n_p_updates + 1)]
+
+def lp_penalty(f: Tensor,      # codes [batch, d_sae] (non-negative)
+               norms: Tensor,  # decoder norms [d_sae]
+               p: float,       # the exponent, 0 < p <= 1
+              ) -> Tensor:
+    "Mean over the batch of sum_j (f_j ||d_j||)^p; zeros contribute 0, with a finite (zero) gradient."
+    a = f * norms
+    pos = a > 0
+    return torch.where(pos, torch.where(pos, a, 1.0).pow(p), 0.0).sum(-1).mean()
+
+# %% ../nbs/02a_variants.ipynb #d3b870bb
+@dataclass
+class PAnnealConfig(ReLUConfig):
+    p_start: float = 1.0         # p of the penalty at the start (1: L1)
+    p_end: float = 0.2           # p after annealing
+    anneal_start: int = 0        # training step at which annealing starts
+    anneal_end: int = 1000       # step of the last p change (at most the run's n_steps)
+    n_p_updates: int = 10        # p falls in this many equal steps
+    queue_length: int = 10       # recent batches averaged to re-scale the coefficient at each change
+    def __post_init__(self):
+        super().__post_init__()
+        if not 0 < self.p_end <= self.p_start <= 1:
+            raise ValueError(f"need 0 < p_end <= p_start <= 1, got p_start={self.p_start}, p_end={self.p_end}")
+        if not 0 <= self.anneal_start < self.anneal_end:
+            raise ValueError(f"need 0 <= anneal_start < anneal_end, got anneal_start={self.anneal_start}, "
+                             f"anneal_end={self.anneal_end}; set anneal_end to the run's n_steps")
+        for n in ('n_p_updates', 'queue_length'):
+            if not isinstance(getattr(self, n), int) or getattr(self, n) < 1: raise ValueError(f"`{n}` must be an int >= 1, got {getattr(self, n)!r}")
+
+@register_sae('panneal')
+class PAnnealSAE(ReLUSAE):
+    "ReLU SAE trained with an L_p^p penalty whose p is annealed from 1 toward p_end (Karvonen et al. 2024)."
+    cfg_class = PAnnealConfig
+    saelens_architecture = 'panneal'   # at inference a standard ReLU SAE; the schedule state is saved too
+    def __init__(self, cfg):
+        super().__init__(cfg)
+        dt = self.W_enc.dtype
+        self.register_buffer('step', torch.zeros((), dtype=dt))               # training steps seen
+        self.register_buffer('p', torch.tensor(cfg.p_start, dtype=dt))        # the current p
+        self.register_buffer('coeff', torch.tensor(cfg.l1_coeff, dtype=dt))   # the current lambda_p
+        self.register_buffer('queue', torch.zeros(cfg.queue_length, 2, dtype=dt))  # recent (L_p, L_p') pairs
+        self.register_buffer('queue_n', torch.zeros((), dtype=dt))
+
+    def schedule(self) -> tuple[list[int], list[float]]:
+        "This SAE's `p_schedule`."
+        c = self.cfg
+        return p_schedule(c.p_start, c.p_end, c.anneal_start, c.anneal_end, c.n_p_updates)
+
+    def next_p(self) -> float | None:
+        "The p the schedule changes to next (None after the last change)."
+        return next((p for s, p in zip(*self.schedule()) if s > self.step.item()), None)
+
+    @torch.no_grad()
+    def _advance(self):
+        steps, ps = self.schedule()
+        t = int(self.step.item())
+        if t not in steps: return
+        n = int(min(self.queue_n.item(), self.cfg.queue_length))
+        if n and self.queue[:n, 1].mean() > 0: self.coeff.mul_(self.queue[:n, 0].mean() / self.queue[:n, 1].mean())
+        self.p.fill_(ps[steps.index(t)]); self.queue.zero_(); self.queue_n.zero_()
+
+    def loss_terms(self, x, pre, f, x_hat, sparsity_scale=1.0, dead_mask=None):
+        norms = self.decoder_norms()
+        lp = lp_penalty(f, norms, self.p.item())
+        nxt = self.next_p() if self.training and torch.is_grad_enabled() else None
+        if nxt is not None:
+            with torch.no_grad():
+                i = int(self.queue_n.item()) % self.cfg.queue_length
+                self.queue[i, 0] = lp; self.queue[i, 1] = lp_penalty(f, norms, nxt); self.queue_n += 1
+        return {'lp': sparsity_scale * self.coeff * lp}
+
+    def forward_loss(self, x, sparsity_scale=1.0, dead_mask=None):
+        step = self.training and torch.is_grad_enabled()
+        if step: self._advance()
+        out = super().forward_loss(x, sparsity_scale, dead_mask)
+        if step: self.step += 1
+        return out
+
+# %% ../nbs/02a_variants.ipynb #a7ec4f6a
+@dataclass
+class GBAConfig(SAEConfig):
+    n_groups: int = 10            # K, neuron groups (1: plain bias adaptation)
+    taf_max: float = 0.1          # target activation frequency of the first group
+    taf_min: float = 1e-3         # of the last group (geometric in between)
+    update_every: int = 5         # T, training steps between bias updates (frequencies are measured over them)
+    gamma_dec: float = 0.05       # gamma_-, step (in units of r_m) when a neuron fires too often
+    gamma_inc: float = 0.05       # gamma_+, step when a neuron is dead
+    eps_freq: float = 1e-5        # epsilon, below this frequency a neuron counts as dead
+    def __post_init__(self):
+        super().__post_init__()
+        if not (isinstance(self.n_groups, int) and 1 <= self.n_groups <= self.d_sae):
+            raise ValueError(f"n_groups={self.n_groups!r} must be an int in [1, d_sae={self.d_sae}]")
+        if not 0 < self.taf_min <= self.taf_max <= 1:
+            raise ValueError(f"need 0 < taf_min <= taf_max <= 1, got taf_min={self.taf_min}, taf_max={self.taf_max}")
+        if not (isinstance(self.update_every, int) and self.update_every >= 1):
+            raise ValueError(f"update_every={self.update_every!r} must be an int >= 1")
+        for n in ('gamma_dec', 'gamma_inc'):
+            if not 0 < getattr(self, n) <= 1: raise ValueError(f"`{n}` must be in (0, 1], got {getattr(self, n)!r}")
+        _check_nonneg(self, 'eps_freq')
+
+@register_sae('gba')
+class GBASAE(SAE):
+    "ReLU SAE trained on reconstruction only; its encoder biases follow group bias adaptation (Chen et al. 2025)."
+    cfg_class = GBAConfig
+    unit_norm_decoder = True
+    saelens_architecture = 'gba'   # at inference a standard ReLU SAE; the frequency counters are saved too
+    def __init__(self, cfg):
+        super().__init__(cfg)
+        dt = self.W_enc.dtype
+        self.register_buffer('fires', torch.zeros(cfg.d_sae, dtype=dt))     # firings since the last bias update
+        self.register_buffer('max_pre', torch.zeros(cfg.d_sae, dtype=dt))   # r_m since the last update
+        self.register_buffer('n_tokens', torch.zeros((), dtype=dt))
+        self.register_buffer('n_steps', torch.zeros((), dtype=dt))
+
+    @property
+    def group(self) -> Tensor:
+        "The group of each neuron `[d_sae]` (contiguous blocks of neurons)."
+        return torch.arange(self.d_sae, device=self.W_enc.device) * self.cfg.n_groups // self.d_sae
+
+    @property
+    def target_freq(self) -> Tensor:
+        "Each neuron's target activation frequency `[d_sae]`."
+        c = self.cfg
+        taf = torch.logspace(math.log10(c.taf_max), math.log10(c.taf_min), c.n_groups, device=self.W_enc.device)
+        return taf.to(self.W_enc.dtype)[self.group]
+
+    def pre_acts(self, x, out=None):
+        "Encoder pre-activations; the bias enters without a gradient (bias adaptation sets it). (`out` is not used.)"
+        if self.cfg.apply_b_dec_to_input: x = x - self.b_dec
+        return x @ self.W_enc + self.b_enc.detach()
+
+    @torch.no_grad()
+    def adapt_bias(self):
+        "Apply the bias-adaptation rule with the frequencies counted since the last update, then reset the counters."
+        c, b = self.cfg, self.b_enc
+        freq, r = self.fires / self.n_tokens.clamp_min(1), self.max_pre.clamp_min(1e-6)
+        hi, dead = freq > self.target_freq, freq < c.eps_freq
+        b[hi] = torch.maximum(b[hi] - c.gamma_dec * r[hi], -r[hi])
+        b[dead] = (b[dead] + c.gamma_inc * r[dead]).clamp_max(0)
+        for t in (self.fires, self.max_pre, self.n_tokens, self.n_steps): t.zero_()
+
+    def forward_loss(self, x, sparsity_scale=1.0, dead_mask=None):
+        step = self.training and torch.is_grad_enabled()
+        if step and self.n_steps >= self.cfg.update_every: self.adapt_bias()
+        pre = self.pre_acts(x); f = pre.relu(); x_hat = self.decode(f)
+        if step:
+            with torch.no_grad():
+                p2 = (pre - self.b_enc).reshape(-1, self.d_sae)
+                self.fires += (f > 0).reshape(-1, self.d_sae).sum(0); self.n_tokens += p2.shape[0]
+                torch.maximum(self.max_pre, p2.max(0).values, out=self.max_pre); self.n_steps += 1
+        return LossOutput({'mse': sq_err(x_hat, x)}, f, x_hat)
 
 # %% ../nbs/02a_variants.ipynb #61a5faeb
 def _batches(batches, n_batches):
