@@ -39,8 +39,13 @@ interop-venv:    ## SAELens in its own venv (.venv-saelens), for tests/test_io_s
 	.venv-saelens/bin/pip uninstall -y -q torchvision || true
 	.venv-saelens/bin/python -c "import sae_lens; print('sae_lens', sae_lens.__version__)"
 
-bench:           ## benchmarks (not timed tests): activation-store memory vs tokens streamed
-	$(PY) bench/activation_store_memory.py
+bench:           ## benchmarks (not timed tests): saebook vs peers, sparse vs dense, scaling, memory; tables in bench/results/
+	$(PY) bench/peers.py
+	$(PY) bench/sparse_decode.py
+	$(PY) bench/scaling.py
+	$(PY) bench/activation_store_memory.py | tee bench/results/activation_store_memory.tsv
+	$(PY) bench/toy_batched.py | tee bench/results/toy_batched.txt
+	$(PY) bench/save_reference.py
 
 # ---------------------------------------------------------------------------------------------------------- docs
 # The site is built offline from the notebooks (tools/build_docs.py: nbdev's show_doc processing, every notebook

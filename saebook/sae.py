@@ -10,14 +10,16 @@ import math
 from dataclasses import dataclass, field
 from typing import NamedTuple
 import torch
+import torch.nn.functional as F
 from torch import nn, Tensor
 from .core import Config, Registry, check_acts, str_to_dtype, get_device
 
 # %% auto #0
-__all__ = ['SAE_REGISTRY', 'EXTENSIONS', 'SAEConfig', 'register_sae', 'LossOutput', 'sq_err', 'SAE', 'load_extensions',
-           'make_sae', 'sae_from_config', 'ReLUConfig', 'ReLUSAE', 'GatedConfig', 'GatedSAE', 'StepSTE', 'JumpReLUSTE',
-           'JumpReLUConfig', 'JumpReLUSAE', 'topk_activation', 'auxk_loss', 'TopKConfig', 'TopKSAE',
-           'batch_topk_activation', 'BatchTopKConfig', 'BatchTopKSAE']
+__all__ = ['SAE_REGISTRY', 'EXTENSIONS', 'SAEConfig', 'register_sae', 'LossOutput', 'sq_err', 'SparseCode', 'sparse_decode',
+           'encode_at', 'sparse_view', 'fired_latents', 'SAE', 'load_extensions', 'make_sae', 'sae_from_config',
+           'ReLUConfig', 'ReLUSAE', 'GatedConfig', 'GatedSAE', 'StepSTE', 'JumpReLUSTE', 'JumpReLUConfig',
+           'JumpReLUSAE', 'topk_activation', 'auxk_loss', 'TopKConfig', 'TopKSAE', 'batch_topk_activation',
+           'BatchTopKConfig', 'BatchTopKSAE']
 
 # %% ../nbs/02_sae.ipynb #e546b5cf
 @dataclass
@@ -62,6 +64,214 @@ def sq_err(x_hat: Tensor, x: Tensor) -> Tensor:
     return d.sum(-1).mean() if d.ndim <= 2 else d.flatten(1).sum(-1).mean()
 
 # %% ../nbs/02_sae.ipynb #706a0cc9
+class SparseCode:
+    "Which latents are active in each row of a batch, in compressed-row form: row `b` uses `idx[offsets[b]:offsets[b+1]]`."
+    def __init__(self, idx: Tensor,      # [nnz] latent ids (int64), grouped by row
+                 offsets: Tensor,        # [batch + 1] where each row's entries start (int64)
+                 d_sae: int,             # number of latents
+                 k: int | None = None):  # every row has exactly `k` entries (TopK), if so
+        self.idx, self.offsets, self.d_sae, self.k = idx, offsets, d_sae, k
+        self._rows = self._flat = self._by_latent = None
+
+    @classmethod
+    def from_topk(cls, idx: Tensor, d_sae: int) -> SparseCode:
+        "From per-row latent ids `[batch, k]` (TopK)."
+        B, k = idx.shape
+        return cls(idx.reshape(-1), torch.arange(0, B * k + 1, k, device=idx.device), d_sae, k)
+
+    @classmethod
+    def _from_rows(cls, rows, idx, batch, d_sae):
+        offsets = rows.new_zeros(batch + 1)
+        torch.cumsum(torch.bincount(rows, minlength=batch), 0, out=offsets[1:])
+        c = cls(idx, offsets, d_sae); c._rows = rows
+        return c
+
+    @classmethod
+    def from_flat(cls, flat: Tensor, batch: int, d_sae: int) -> SparseCode:
+        "From positions in the flattened `[batch * d_sae]` codes, in any order (BatchTopK)."
+        flat = flat.sort().values
+        rows = flat.div(d_sae, rounding_mode='floor')
+        c = cls._from_rows(rows, flat - rows * d_sae, batch, d_sae); c._flat = flat
+        return c
+
+    @classmethod
+    def from_mask(cls, f: Tensor) -> SparseCode:
+        "From the non-zero entries of a dense `[batch, d_sae]` tensor (ReLU, thresholds)."
+        rows, idx = f.nonzero(as_tuple=True)
+        return cls._from_rows(rows, idx, f.shape[0], f.shape[1])
+
+    @property
+    def batch(self) -> int: return self.offsets.numel() - 1
+    @property
+    def nnz(self) -> int: return self.idx.numel()
+
+    def rows(self) -> Tensor:
+        "The row of every entry `[nnz]`."
+        if self._rows is None:
+            ar = torch.arange(self.batch, device=self.idx.device)
+            self._rows = ar.repeat_interleave(self.k) if self.k is not None else ar.repeat_interleave(self.offsets.diff())
+        return self._rows
+
+    def flat(self) -> Tensor:
+        "Each entry's position in the flattened `[batch * d_sae]` dense codes."
+        if self._flat is None: self._flat = self.rows() * self.d_sae + self.idx
+        return self._flat
+
+    def by_latent(self) -> tuple[Tensor, Tensor, Tensor]:
+        "The transposed structure `(order, rows[order], offsets)`, entries grouped by latent (computed once, shared by the backward passes)."
+        if self._by_latent is None:
+            order = self.idx.argsort(stable=True)   # stable: the same summation order every run (bit-exact resume)
+            offs = self.offsets.new_zeros(self.d_sae + 1)
+            torch.cumsum(torch.bincount(self.idx, minlength=self.d_sae), 0, out=offs[1:])
+            self._by_latent = (order, self.rows()[order], offs)
+        return self._by_latent
+
+    def gather(self, dense: Tensor) -> Tensor:
+        "The entries `[nnz]` of a dense `[batch, d_sae]` tensor at this code's positions."
+        if self.k is not None: return dense.gather(-1, self.idx.view(self.batch, self.k)).view(-1)
+        return dense.reshape(-1).take(self.flat())
+
+    def to_dense(self, vals: Tensor,             # [nnz] values at this code's positions
+                 out: Tensor | None = None,      # write into this `[batch, d_sae]` tensor (zeroed first)
+                 zeroed: bool = False,           # `out` is already zero
+                ) -> Tensor:
+        "The dense `[batch, d_sae]` codes with `vals` at this code's positions."
+        if out is None: out, zeroed = vals.new_zeros(self.batch, self.d_sae), True
+        if not zeroed: out.zero_()
+        if self.k is not None: return out.scatter_(-1, self.idx.view(self.batch, self.k), vals.view(self.batch, self.k))
+        out.view(-1).index_copy_(0, self.flat(), vals)
+        return out
+
+    def __repr__(self): return f"SparseCode(batch={self.batch}, d_sae={self.d_sae}, nnz={self.nnz})"
+
+# %% ../nbs/02_sae.ipynb #46f67087
+def _bag(idx, offsets, weight, w):
+    "Row `b`: the sum of `w[n] * weight[idx[n]]` over the entries `offsets[b] <= n < offsets[b+1]`."
+    return F.embedding_bag(idx, weight, offsets, mode='sum', per_sample_weights=w, include_last_offset=True)
+
+def _row_dots(code, a, W):
+    "`a[rows[n]] . W[idx[n]]` for every entry `n` (a sparse decode's gradient w.r.t. its values)."
+    try:   # embedding_bag's own per-sample-weight gradient kernel: no [nnz, d_in] intermediate
+        return torch.ops.aten._embedding_bag_per_sample_weights_backward(a, W, code.idx, code.offsets[:-1], code.rows(), 0, -1)
+    except (RuntimeError, AttributeError, NotImplementedError):
+        rows, idx = code.rows(), code.idx
+        return torch.cat([torch.linalg.vecdot(a[rows[s:s + 8192]], W[idx[s:s + 8192]]) for s in range(0, code.nnz, 8192)])
+
+class _SparseDecode(torch.autograd.Function):
+    "`vals` at `code`'s positions times `W_dec`, touching only the active decoder rows, forward and backward."
+    @staticmethod
+    def forward(ctx, vals, W_dec, code):
+        ctx.save_for_backward(vals, W_dec); ctx.code = code
+        return _bag(code.idx, code.offsets, W_dec, vals)
+    @staticmethod
+    def backward(ctx, g):
+        vals, W_dec = ctx.saved_tensors; code = ctx.code
+        g = g.contiguous()
+        d_vals = _row_dots(code, g, W_dec) if ctx.needs_input_grad[0] else None
+        d_W = None
+        if ctx.needs_input_grad[1]:
+            order, rows, offs = code.by_latent()
+            d_W = _bag(rows, offs, g, vals[order])
+        return d_vals, d_W, None
+
+def sparse_decode(vals: Tensor,    # [nnz] code values (differentiable)
+                  code: SparseCode,
+                  W_dec: Tensor,   # [d_sae, d_in]
+                 ) -> Tensor:
+    "`code.to_dense(vals) @ W_dec` (no bias) without the dense matmul: `nnz * d_in` work forward and backward."
+    return _SparseDecode.apply(vals, W_dec, code)
+
+class _LinearEncode(torch.autograd.Function):
+    "`(x - b_dec) @ W_enc + b_enc`; its backward gets `b_dec`'s gradient from one matrix-vector product instead of a GEMM."
+    @staticmethod
+    def forward(ctx, x, W_enc, b_enc, b_dec, out):
+        x_in = x - b_dec if b_dec is not None else x
+        pre = torch.addmm(b_enc, x_in, W_enc, out=out) if b_enc is not None else torch.mm(x_in, W_enc, out=out)
+        if out is not None: ctx.mark_dirty(out)
+        ctx.save_for_backward(x_in, W_enc)
+        return pre
+    @staticmethod
+    def backward(ctx, g):
+        x_in, W_enc = ctx.saved_tensors
+        nx, nW, nbe, nbd, _ = ctx.needs_input_grad
+        s = g.sum(0) if nbe or nbd else None
+        return (g @ W_enc.t() if nx else None, x_in.t() @ g if nW else None,
+                s if nbe else None, -(W_enc @ s) if nbd else None, None)
+
+class _EncodeAt(torch.autograd.Function):
+    "The pre-activations at a code's positions, with gradients for `x`, `W_enc`, `b_enc`, `b_dec` built from those positions only."
+    @staticmethod
+    def forward(ctx, x, W_enc, b_enc, b_dec, pre, x_in, code):
+        ctx.save_for_backward(x_in, W_enc); ctx.code = code
+        return code.gather(pre)
+    @staticmethod
+    def backward(ctx, dv):
+        x_in, W_enc = ctx.saved_tensors; code = ctx.code
+        nx, nW, nbe, nbd = ctx.needs_input_grad[:4]
+        dv = dv.contiguous()
+        dx = dW = db_enc = db_dec = None
+        if nW:   # dW_enc[:, j] = sum over the entries n of latent j of dv[n] * x_in[row n]
+            order, rows, offs = code.by_latent()
+            dW = _bag(rows, offs, x_in, dv[order]).t()
+        if nbe or nbd:
+            s = dv.new_zeros(code.d_sae).index_add_(0, code.idx, dv)
+            db_enc, db_dec = (s if nbe else None), (-(W_enc @ s) if nbd else None)
+        if nx: dx = _bag(code.idx, code.offsets, W_enc.t().contiguous(), dv)
+        return dx, dW, db_enc, db_dec, None, None, None
+
+def encode_at(pre: Tensor,          # [batch, d_sae] pre-activations
+              code: SparseCode,
+             ) -> Tensor:
+    "The entries `[nnz]` of `pre` at `code`'s positions; sparse backward when `pre` came from `SAE.pre_acts` (else plain autograd)."
+    meta = getattr(pre, '_saebook_enc', None)
+    if meta is not None and meta[-1] == pre._version and torch.is_grad_enabled():
+        return _EncodeAt.apply(*meta[:4], pre.detach(), meta[4], code)
+    return code.gather(pre)
+
+class _DenseCode(torch.autograd.Function):
+    "The dense `[batch, d_sae]` view of sparse values, written into `out` (unless `written`); its gradient is read at the code's positions."
+    @staticmethod
+    def forward(ctx, vals, code, out, zeroed, written=False):
+        ctx.code = code
+        if written: return out
+        code.to_dense(vals, out, zeroed); ctx.mark_dirty(out)
+        return out
+    @staticmethod
+    def backward(ctx, g): return ctx.code.gather(g), None, None, None, None
+
+class _Rectified(torch.autograd.Function):
+    "`relu(pre)`, already computed into the buffer `f` (no new `[batch, d_sae]` tensor); backward masks by `f > 0`."
+    @staticmethod
+    def forward(ctx, pre, f):
+        ctx.save_for_backward(f)
+        return f
+    @staticmethod
+    def backward(ctx, g):
+        f, = ctx.saved_tensors
+        return torch.ops.aten.threshold_backward(g, f, 0), None
+
+def sparse_view(f: Tensor) -> tuple[SparseCode, Tensor] | None:
+    "`(code, values)` behind a code tensor made by a fast path (else None): loss terms use it to skip dense work."
+    return getattr(f, '_saebook_code', None)
+
+def fired_latents(f: Tensor) -> Tensor:
+    "Which latents fire anywhere in a batch of codes `[..., d_sae]` (bool `[d_sae]`), from the sparse code when there is one."
+    sv = sparse_view(f)
+    if sv is not None:
+        code, vals = sv
+        return torch.zeros(code.d_sae, dtype=torch.bool, device=vals.device).index_fill_(0, code.idx[vals.detach() != 0], True)
+    return (f != 0).reshape(-1, f.shape[-1]).any(0)
+
+def _in_use(t: Tensor) -> bool:
+    "Does anything besides the workspace hold `t`'s storage? (Then it must not be overwritten.)"
+    try: return torch._C._storage_Use_Count(t.untyped_storage()._cdata) > 2
+    except Exception: return True
+
+def _defined_in(cls, name):
+    "The class in `cls`'s MRO that defines attribute `name`."
+    return next(c for c in cls.__mro__ if name in c.__dict__)
+
+# %% ../nbs/02_sae.ipynb #409c6cf7
 class SAE(nn.Module):
     "The sparse-autoencoder base: ReLU activation, no sparsity penalty. Variants override `activation` and `loss_terms`."
     cfg_class = SAEConfig
@@ -102,10 +312,15 @@ class SAE(nn.Module):
         "What the dictionary reconstructs from a batch `x` (`x` itself; a transcoder reads one site and predicts another)."
         return x
 
-    def pre_acts(self, x: Tensor) -> Tensor:
-        "Encoder pre-activations `[..., d_sae]`."
-        if self.cfg.apply_b_dec_to_input: x = x - self.b_dec
-        return x @ self.W_enc + self.b_enc
+    def pre_acts(self, x: Tensor, out: Tensor | None = None) -> Tensor:
+        "Encoder pre-activations `[..., d_sae]` (into `out [batch, d_sae]` if given)."
+        if x.ndim != 2: return self.pre_acts(x.reshape(-1, x.shape[-1])).reshape(*x.shape[:-1], self.d_sae)
+        b_dec = self.b_dec if self.cfg.apply_b_dec_to_input else None
+        pre = _LinearEncode.apply(x, self.W_enc, getattr(self, 'b_enc', None), b_dec, out)
+        if pre.requires_grad:   # what `encode_at` needs for a sparse backward
+            pre._saebook_enc = (x, self.W_enc, getattr(self, 'b_enc', None), b_dec,
+                                (x - b_dec if b_dec is not None else x).detach(), pre._version)
+        return pre
 
     def activation(self, pre: Tensor) -> Tensor:
         "The activation rule applied to pre-activations (ReLU here)."
@@ -132,7 +347,7 @@ class SAE(nn.Module):
         "Reconstruction `[..., d_in]` of a code `f [..., d_sae]`."
         if f.shape[-1] != self.d_sae:
             raise ValueError(f"`f` has {f.shape[-1]} latents but this SAE has d_sae={self.d_sae}")
-        return f @ self.W_dec + self.b_dec
+        return torch.addmm(self.b_dec, f, self.W_dec) if f.ndim == 2 else f @ self.W_dec + self.b_dec
 
     def forward(self, x: Tensor) -> Tensor:
         "Reconstruction of `x`: `decode(encode(x))`."
@@ -150,18 +365,57 @@ class SAE(nn.Module):
         "Named scalar loss terms on a batch `x [batch, d_in]`; their sum is what training minimises."
         return self.forward_loss(self._check(x), sparsity_scale, dead_mask).terms
 
+    # --- fast-path plumbing (see "Fast paths" below) ---------------------------------------------------
+    sparse_path = True    # False: always take the dense forward pass (e.g. to compare or debug)
+
+    def _fast_ok(self, x: Tensor, *names) -> bool:
+        "May the sparse training forward run: a plain batch, standard encoder/decoder, and `names` not overridden below `select`?"
+        cls = type(self)
+        sel = _defined_in(cls, 'select')
+        return (self.sparse_path and x.ndim == 2 and not x.requires_grad and self.W_dec.dtype in (torch.float32, torch.float64)
+                and all(_defined_in(cls, n) is SAE for n in ('pre_acts', 'decode', 'target'))
+                and all(issubclass(sel, _defined_in(cls, n)) for n in names))
+
+    def scratch(self, name: str, like: Tensor, shape: tuple) -> Tensor:
+        "A `shape` buffer reused across training steps (no page-faulting re-allocation); a new one while the old is still held."
+        ws = self.__dict__.setdefault('_workspace', {})
+        pool = [e for e in ws.get(name, []) if e[0].shape == shape and e[0].dtype == like.dtype and e[0].device == like.device]
+        for e in pool:
+            if not _in_use(e[0]): return e
+        e = [torch.empty(shape, dtype=like.dtype, device=like.device), None, None]   # buffer, code written, version after
+        ws[name] = pool[-1:] + [e]
+        return e
+
+    def _dense_code(self, vals: Tensor, code: SparseCode) -> Tensor:
+        "The dense `[batch, d_sae]` code of `vals` (differentiable), in a reused buffer: only the last code's entries are re-zeroed."
+        e = self.scratch('f', vals, (code.batch, code.d_sae))
+        buf, old, ver = e
+        zeroed = False
+        if old is not None and ver == buf._version:   # untouched since we wrote `old` into it: clear just those entries
+            buf.view(-1).index_fill_(0, old.flat(), 0.0); zeroed = True
+        f = _DenseCode.apply(vals, code, buf.detach(), zeroed)
+        e[1], e[2] = code, buf._version
+        f._saebook_code = (code, vals)
+        return f
+
+    def train(self, mode: bool = True):
+        "Set training mode; leaving it frees the fast paths' reused buffers."
+        if not mode: self.__dict__.pop('_workspace', None)
+        return super().train(mode)
+
     # --- decoder-norm handling, called by the trainer around each optimiser step -------------------
     @torch.no_grad()
     def remove_parallel_decoder_grad(self):
         "Project out the gradient component along each decoder row, so a unit-norm step stays (nearly) on the sphere."
         if not self.unit_norm_decoder or self.W_dec.grad is None: return
         W, G = self.W_dec, self.W_dec.grad
-        G -= (G * W).sum(-1, keepdim=True) * W / W.pow(2).sum(-1, keepdim=True)
+        coef = torch.linalg.vecdot(G, W).div_(torch.linalg.vecdot(W, W))   # [d_sae], no [d_sae, d_in] temporaries
+        G.addcmul_(W, coef.unsqueeze(-1), value=-1)
 
     @torch.no_grad()
     def normalize_decoder(self):
         "Rescale decoder rows to unit norm (a no-op for variants without the constraint)."
-        if self.unit_norm_decoder: self.W_dec /= self.W_dec.norm(dim=-1, keepdim=True).clamp_min(1e-8)
+        if self.unit_norm_decoder: self.W_dec /= self.W_dec.norm(dim=-1, keepdim=True).clamp_min_(1e-8)
 
     @torch.no_grad()
     def fold_act_scale(self):
@@ -235,8 +489,37 @@ class ReLUConfig(SAEConfig):
 class ReLUSAE(SAE):
     "ReLU SAE trained with an L1 penalty weighted by decoder norms (Anthropic, April 2024)."
     cfg_class = ReLUConfig
+    sparse_max_density = 0.02   # the training forward decodes sparsely once at most this fraction of the codes is non-zero
+
     def loss_terms(self, x, pre, f, x_hat, sparsity_scale=1.0, dead_mask=None):
-        return {'l1': sparsity_scale * self.cfg.l1_coeff * (f * self.decoder_norms()).sum(-1).mean()}
+        w, sv = self.decoder_norms(), sparse_view(f)
+        if sv is not None: l1 = (sv[1] * w[sv[0].idx]).sum() / sv[0].batch    # the same sum over the non-zeros only
+        else: l1 = (f @ w).mean()
+        return {'l1': sparsity_scale * self.cfg.l1_coeff * l1}
+
+    def select(self, pre: Tensor) -> SparseCode:
+        "The active latents of each row of `pre` (no gradient): the positive pre-activations."
+        return SparseCode.from_mask(pre.relu())
+
+    def forward_loss(self, x, sparsity_scale=1.0, dead_mask=None):
+        if not self._fast_ok(x, 'activation'): return super().forward_loss(x, sparsity_scale, dead_mask)
+        shape = (x.shape[0], self.d_sae)
+        pre = self.pre_acts(x, out=self.scratch('pre', x, shape)[0].detach())
+        fbuf = self.scratch('relu', x, shape)[0].detach()
+        with torch.no_grad():
+            torch.clamp(pre.detach(), min=0, out=fbuf)
+            sparse = int(torch.count_nonzero(fbuf)) <= self.sparse_max_density * fbuf.numel()
+        if sparse:   # decode from the non-zeros only
+            code = SparseCode.from_mask(fbuf)
+            vals = encode_at(pre, code).relu()
+            x_hat = sparse_decode(vals, code, self.W_dec) + self.b_dec
+            f = _DenseCode.apply(vals, code, fbuf, True, True)
+            f._saebook_code = (code, vals)
+        else:        # dense, without re-allocating the code
+            f = _Rectified.apply(pre, fbuf)
+            x_hat = torch.addmm(self.b_dec, f, self.W_dec)
+        terms = {'mse': sq_err(x_hat, x), **self.loss_terms(x, pre, f, x_hat, sparsity_scale, dead_mask)}
+        return LossOutput(terms, f, x_hat)
 
 # %% ../nbs/02_sae.ipynb #17c46cf3
 @dataclass
@@ -360,8 +643,13 @@ def auxk_loss(sae: SAE, x: Tensor, pre: Tensor, x_hat: Tensor, dead_mask: Tensor
     if dead_mask is None or not dead_mask.any(): return pre.new_zeros(())
     k = min(k_aux, int(dead_mask.sum()))
     resid = (x - x_hat).detach()                                          # [batch, d_in]
-    f_aux = topk_activation(pre.masked_fill(~dead_mask, -torch.inf), k)   # [batch, d_sae], dead latents only
-    return sq_err(sae.decode(f_aux) - sae.b_dec, resid)
+    if pre.ndim != 2 or _defined_in(type(sae), 'decode') is not SAE or not sae.sparse_path:   # a decoder of its own: dense
+        f_aux = topk_activation(pre.masked_fill(~dead_mask, -torch.inf), k)   # [batch, d_sae], dead latents only
+        return sq_err(sae.decode(f_aux) - sae.b_dec, resid)
+    with torch.no_grad():                                                 # the top-k dead latents of each row
+        dead = dead_mask.nonzero().squeeze(-1)
+        code = SparseCode.from_topk(dead[pre.detach().index_select(-1, dead).topk(k, dim=-1, sorted=False).indices], sae.d_sae)
+    return sq_err(sparse_decode(encode_at(pre, code).relu(), code, sae.W_dec), resid)
 
 @dataclass
 class TopKConfig(SAEConfig):
@@ -385,6 +673,21 @@ class TopKSAE(SAE):
     def loss_terms(self, x, pre, f, x_hat, sparsity_scale=1.0, dead_mask=None):
         k_aux = self.cfg.aux_k or self.d_in // 2
         return {'auxk': self.cfg.aux_coeff * auxk_loss(self, x, pre, x_hat, dead_mask, k_aux)}
+
+    def select(self, pre: Tensor) -> SparseCode:
+        "The latents `activation` keeps in each row of `pre [batch, d_sae]` (no gradient): here the top `k`."
+        return SparseCode.from_topk(pre.topk(self.cfg.k, dim=-1, sorted=False).indices, self.d_sae)
+
+    def forward_loss(self, x, sparsity_scale=1.0, dead_mask=None):
+        "The training forward pass; sparse (only the `k` active latents per row, forward and backward) when it can be."
+        if not self._fast_ok(x, 'activation'): return super().forward_loss(x, sparsity_scale, dead_mask)
+        pre = self.pre_acts(x, out=self.scratch('pre', x, (x.shape[0], self.d_sae))[0].detach())
+        code = self.select(pre.detach())
+        vals = encode_at(pre, code).relu()
+        x_hat = sparse_decode(vals, code, self.W_dec) + self.b_dec
+        f = self._dense_code(vals, code)
+        terms = {'mse': sq_err(x_hat, x), **self.loss_terms(x, pre, f, x_hat, sparsity_scale, dead_mask)}
+        return LossOutput(terms, f, x_hat)
 
 # %% ../nbs/02_sae.ipynb #eb9913bd
 def batch_topk_activation(x: Tensor, k: float) -> Tensor:
@@ -426,6 +729,14 @@ class BatchTopKSAE(TopKSAE):
         if not torch.all(th == th.flatten()[0]):
             raise ValueError("a BatchTopK SAE has one threshold for all latents, but the saved thresholds differ")
         self.load_state_dict({**sd, 'threshold': th.flatten()[0], 'threshold_initialized': torch.tensor(True)})
+
+    def select(self, pre):
+        "Training: the top `k * batch` entries of the whole batch (and the threshold update); eval: those above the threshold."
+        if not self.training: return SparseCode.from_mask(pre * (pre > self.threshold))
+        B = pre.shape[0]
+        top = pre.reshape(-1).topk(min(int(self.cfg.k * B), pre.numel()), sorted=False)
+        if torch.is_grad_enabled(): self._update_threshold(top.values.relu())
+        return SparseCode.from_flat(top.indices, B, self.d_sae)
 
     @torch.no_grad()
     def _update_threshold(self, f):
