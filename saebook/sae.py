@@ -277,6 +277,7 @@ class SAE(nn.Module):
     cfg_class = SAEConfig
     kind = 'base'
     unit_norm_decoder = False   # True: the trainer keeps every decoder row at unit norm
+    init_encoder_scale = False  # True: codes scale with the pre-activations, so the trainer may fit the encoder's scale at step 0
     has_b_enc = True
 
     def __init__(self, cfg: SAEConfig):
@@ -667,6 +668,7 @@ class TopKSAE(SAE):
     "TopK SAE (Gao et al. 2024): exactly `k` latents per sample, unit-norm decoder, AuxK loss for dead latents."
     cfg_class = TopKConfig
     unit_norm_decoder = True
+    init_encoder_scale = True
     saelens_architecture = 'topk'
     def saelens_cfg(self): return {'k': self.cfg.k, 'rescale_acts_by_decoder_norm': False}
     def activation(self, pre): return topk_activation(pre, self.cfg.k)

@@ -16,7 +16,7 @@ import torch.distributed as dist
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 from .core import Config, check_acts, atomic_folder, get_device
-from .sae import SAE
+from .sae import SAE, fired_latents
 
 # %% auto #0
 __all__ = ['TensorSource', 'batch_stream', 'rank_batches', 'TrainConfig', 'save_checkpoint', 'latest_checkpoint', 'dist_info',
@@ -99,6 +99,7 @@ class TrainConfig(Config):
     grad_clip: float | None = 1.0      # max gradient norm (None: no clipping)
     dead_tokens: int = 1_000_000       # a latent silent for this many tokens counts as dead (feeds AuxK)
     init_b_dec: str = 'mean'           # 'mean': b_dec starts at the first batch's mean; 'zeros': leave it
+    init_scale: bool = True            # rescale the encoder at the first batch to the least-squares reconstruction scale (kinds with `sae.init_encoder_scale`)
     batch_size: int = 4096             # batch size when the source is a plain tensor
     log_every: int = 50                # history row every this many steps (and the last step)
     ckpt_every: int | None = None      # checkpoint every this many steps (and the last step) into ckpt_dir
@@ -272,6 +273,26 @@ def _barrier(dev):
     "Wait for every rank (an all_reduce read back, so it also waits under NCCL's asynchronous launches)."
     t = torch.zeros(1, device=dev); dist.all_reduce(t); t.item()
 
+# %% ../nbs/03_train.ipynb #119f5cc8
+@torch.no_grad()
+def _init_encoder_scale(sae: SAE, x: Tensor, world: int = 1):
+    "Scale `W_enc` (and `b_enc`) so the reconstruction of `x` has the least-squares optimal size (summed over ranks)."
+    t = sae.target(x) - sae.b_dec
+    xh = sae.decode(sae.encode(x)) - sae.b_dec
+    v = torch.stack([(xh * t).sum(), xh.pow(2).sum()]).double()
+    if world > 1: dist.all_reduce(v)
+    s = (v[0] / v[1]).item() if v[1] > 0 else float('nan')
+    if not math.isfinite(s) or s <= 0: return          # nothing fires, or an anti-aligned start: leave it to training
+    sae.W_enc.mul_(s)
+    if getattr(sae, 'b_enc', None) is not None: sae.b_enc.mul_(s)
+
+def _adam(sae: SAE, cfg) -> torch.optim.Optimizer:
+    "Adam over `sae`'s parameters: the fused kernel when torch has one for their device and dtype."
+    params = list(sae.parameters())
+    fused = all(p.device.type in ('cpu', 'cuda') and p.is_floating_point() for p in params)
+    try: return torch.optim.Adam(params, lr=cfg.lr, betas=cfg.betas, fused=fused or None)
+    except (RuntimeError, TypeError): return torch.optim.Adam(params, lr=cfg.lr, betas=cfg.betas)
+
 # %% ../nbs/03_train.ipynb #ea9f7b73
 def train(sae: SAE,                     # any saebook dictionary
           source,                       # iterable of [batch, d_in] tensors, a ToyData/ActivationStore, or a tensor [n, d_in]
@@ -286,7 +307,7 @@ def train(sae: SAE,                     # any saebook dictionary
     if world > 1 and dist.get_backend() == 'nccl' and dev.type != 'cuda':
         raise ValueError(f"the process group uses NCCL but the SAE is on {dev}; "
                          "make it on the device setup_distributed() returns (make_sae(..., device=device))")
-    opt = torch.optim.Adam(sae.parameters(), lr=cfg.lr, betas=cfg.betas)
+    opt = _adam(sae, cfg)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, cfg.lr_factor)
     step, history = 0, []
     since_fired = torch.zeros(sae.d_sae, dtype=torch.long, device=dev)   # tokens since each latent last fired
@@ -326,6 +347,7 @@ def train(sae: SAE,                     # any saebook dictionary
             if cfg.init_b_dec == 'mean':
                 with torch.no_grad(): sae.b_dec.copy_(_all_mean(sae.target(x).mean(0), world))   # the global batch's mean
             sae.normalize_decoder()
+            if cfg.init_scale and sae.init_encoder_scale: _init_encoder_scale(sae, x, world)
         out = (ddp or sae.forward_loss)(x, cfg.sparsity_scale(step), since_fired >= cfg.dead_tokens)
         loss = sum(out.terms.values())
         if not torch.isfinite(loss):
@@ -339,7 +361,7 @@ def train(sae: SAE,                     # any saebook dictionary
         opt.step(); sched.step()
         sae.normalize_decoder()
         with torch.no_grad():
-            fired = (out.feature_acts != 0).reshape(-1, sae.d_sae).any(0)
+            fired = fired_latents(out.feature_acts)                     # from the sparse code when there is one
             if world > 1: fired = _sync_step(sae, fired, world)         # fired on any rank; buffers averaged
             since_fired += x.shape[0] * world; since_fired[fired] = 0
         step += 1; bar.update(1)

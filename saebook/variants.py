@@ -218,6 +218,7 @@ class VariationalConfig(TopKConfig):
 class VariationalSAE(TopKSAE):
     "Variational TopK SAE: a Gaussian posterior on the pre-activations, sampled in training, with a KL term."
     cfg_class = VariationalConfig
+    init_encoder_scale = False   # the KL term and the noise are on an absolute scale
     saelens_architecture = 'vsae'
     def __init__(self, cfg):
         super().__init__(cfg)
