@@ -15,7 +15,7 @@ from torch import nn, Tensor
 from .core import check_acts, str_to_dtype, get_device
 from .sae import SAE, SAEConfig, register_sae, LossOutput, sq_err, make_sae
 from .activations import check_hook_names, model_activations
-from .evals import evaluate, sae_reconstruct, ce_under_hooks, ce_recovered, spliced_ce_loss
+from .evals import evaluate, sae_reconstruct, ce_under_hooks, ce_recovered, spliced_ce_loss, splice_hook, zero_hook
 from .train import train, TensorSource
 
 # %% auto #0
@@ -86,17 +86,9 @@ def attn_spliced_ce_loss(model,           # a TransformerLens `TransformerBridge
                         ) -> dict:
     "Next-token CE clean / with `z` of `layer` replaced by the SAE's reconstruction / zero-ablated; CE recovered and KL."
     hook = check_hook_names(model, attn_z_hook(layer))[0]
-    def splice(z, hook):
-        if z.shape[-2] * z.shape[-1] != sae.d_in:
-            raise ValueError(f"{hook.name} has {z.shape[-2]} heads x {z.shape[-1]} dims but the SAE expects "
-                             f"d_in={sae.d_in}; is it an SAE on this model's hook_z?")
-        out = z.clone()
-        out[:, 1:] = sae_reconstruct(sae, z[:, 1:].flatten(-2).to(sae.W_dec.dtype)).view_as(z[:, 1:]).to(z.dtype)
-        return out
-    def zero(z, hook):
-        out = z.clone(); out[:, 1:] = 0; return out
     was = sae.training; sae.eval()
-    try: r = ce_under_hooks(model, tokens, {'spliced': [(hook, splice)], 'zero': [(hook, zero)]}, batch_size)
+    conditions = {'spliced': [(hook, splice_hook(sae, heads=True))], 'zero': [(hook, zero_hook())]}
+    try: r = ce_under_hooks(model, tokens, conditions, batch_size)
     finally: sae.train(was)
     r['ce_recovered'] = ce_recovered(r)
     r['ce_delta'] = r['ce_spliced'] - r['ce_clean']

@@ -14,7 +14,8 @@ import torch
 from torch import Tensor
 
 # %% auto #0
-__all__ = ['get_device', 'str_to_dtype', 'dtype_to_str', 'set_seed', 'Config', 'Registry', 'atomic_folder', 'check_acts']
+__all__ = ['get_device', 'str_to_dtype', 'dtype_to_str', 'set_seed', 'Config', 'Registry', 'atomic_folder', 'check_acts',
+           'IndexedSource']
 
 # %% ../nbs/00_core.ipynb #a232ed61
 def get_device(device: str | torch.device | None = None, # explicit choice; `None` picks the best available
@@ -174,3 +175,14 @@ def check_acts(x: Tensor,          # activations, [..., d_in]
         n = (~torch.isfinite(x)).sum().item()
         raise ValueError(f"`{name}` contains {n} NaN/inf value(s); check the activation source (fp16 overflow?)")
     return x
+
+# %% ../nbs/00_core.ipynb #7b6677fe
+class IndexedSource:
+    "Base of activation sources whose batch `i` is a pure function of `i`: subclasses define `batch(i)`."
+    n_batches: int | None = None   # stop after this many batches (None: endless)
+    def batch(self, i: int) -> Tensor: raise NotImplementedError(f"{type(self).__name__} must define batch(i)")
+    def iter_from(self, start: int = 0) -> Iterator[Tensor]:
+        "Batches from number `start` on (what the trainer uses to resume exactly)."
+        i = start
+        while self.n_batches is None or i < self.n_batches: yield self.batch(i); i += 1
+    def __iter__(self): return self.iter_from(0)

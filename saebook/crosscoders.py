@@ -13,9 +13,9 @@ import torch
 from torch import nn, Tensor
 import pandas as pd
 import matplotlib.pyplot as plt
-from .core import check_acts
+from .core import check_acts, IndexedSource
 from .sae import SAE, SAE_REGISTRY, register_sae, LossOutput, sq_err, sae_from_config
-from .evals import ce_under_hooks, ce_recovered
+from .evals import ce_under_hooks, ce_recovered, evaluate
 
 # %% auto #0
 __all__ = ['CROSSCODER_FIELDS', 'CROSSCODER_ACTIVATIONS', 'CrosscoderMixin', 'make_crosscoder', 'make_transcoder', 'ToyModelPair',
@@ -156,7 +156,7 @@ def make_transcoder(activation: str, d: int, d_sae: int, skip: bool = False, dev
                            device=device, seed=seed, **kw)
 
 # %% ../nbs/07_crosscoders.ipynb #ff7a6e86
-class ToyModelPair:
+class ToyModelPair(IndexedSource):
     "Activations of two toy 'models' sharing some features and owning others: batches `[batch, 2, d]`."
     def __init__(self, n_shared: int = 200, n_a: int = 30, n_b: int = 30, d: int = 64, n_active: float = 5.0,
                  batch_size: int = 1024, seed: int = 0):
@@ -177,10 +177,7 @@ class ToyModelPair:
         c = torch.rand(self.batch_size, n, generator=g) * (torch.rand(self.batch_size, n, generator=g) < self.prob)
         return torch.stack([c @ self.dirs_a, c @ self.dirs_b], 1), c
 
-    def iter_from(self, start: int = 0) -> Iterator[Tensor]:
-        i = start
-        while True: yield self.sample(i)[0]; i += 1
-    def __iter__(self): return self.iter_from(0)
+    def batch(self, i: int) -> Tensor: return self.sample(i)[0]
 
 # %% ../nbs/07_crosscoders.ipynb #5c6ece81
 @torch.no_grad()
@@ -213,14 +210,8 @@ def plot_relative_norms(df: pd.DataFrame, ax=None, labels=('A', 'B'), bins: int 
 
 @torch.no_grad()
 def firing_freq_cc(cc, batches, n_batches: int = 8) -> Tensor:
-    "Firing frequency of each latent over `n_batches` batches, `[d_sae]`."
-    was = cc.training; cc.eval(); fires, n = 0, 0
-    try:
-        for i, x in zip(range(n_batches), batches):
-            x = x.to(cc.W_dec.device, cc.W_dec.dtype)
-            fires = fires + (cc.encode(x) != 0).sum(0); n += x.shape[0]
-    finally: cc.train(was)
-    return fires.float() / n
+    "Firing frequency of each latent over `n_batches` batches, `[d_sae]` (`evaluate(..., return_freq=True)['freq']`)."
+    return evaluate(cc, batches, n_batches, return_freq=True)['freq'].to(cc.W_dec.device)
 
 # %% ../nbs/07_crosscoders.ipynb #81d8046c
 @torch.no_grad()
@@ -232,7 +223,7 @@ def match_features(cc, dirs: Tensor, site: int) -> tuple[Tensor, Tensor]:
     return best.indices, best.values
 
 # %% ../nbs/07_crosscoders.ipynb #0572324b
-class ToyMLPPair:
+class ToyMLPPair(IndexedSource):
     "Input/output pairs of a synthetic 'MLP': `x = c U`, `y = c V + x A`; batches `[batch, 2, d]` (site 0 in, 1 out)."
     def __init__(self, n_features: int = 256, d: int = 64, n_active: float = 4.0, linear: float = 0.5,
                  batch_size: int = 1024, seed: int = 0):
@@ -249,22 +240,13 @@ class ToyMLPPair:
         x = c @ self.U
         return torch.stack([x, c @ self.V + x @ self.A], 1)
 
-    def iter_from(self, start: int = 0) -> Iterator[Tensor]:
-        i = start
-        while True: yield self.sample(i); i += 1
-    def __iter__(self): return self.iter_from(0)
+    def batch(self, i: int) -> Tensor: return self.sample(i)
 
 @torch.no_grad()
 def crosscoder_fvu(cc, batches, n_batches: int = 4) -> Tensor:
-    "Fraction of variance unexplained at each output site, `[n_out]`."
-    was = cc.training; cc.eval(); sse = var = 0
-    try:
-        for _, x in zip(range(n_batches), batches):
-            x = x.to(cc.W_dec.device, cc.W_dec.dtype)
-            t = cc.target(x)
-            sse = sse + (cc(x) - t).pow(2).sum((0, 2)); var = var + (t - t.mean(0)).pow(2).sum((0, 2))
-    finally: cc.train(was)
-    return sse / var
+    "Fraction of variance unexplained at each output site, `[n_out]` (`evaluate`'s `fvu_per_site`)."
+    m = evaluate(cc, batches, n_batches)
+    return m.get('fvu_per_site', torch.tensor([m['fvu']])).to(cc.W_dec.device)
 
 # %% ../nbs/07_crosscoders.ipynb #75fd542c
 @torch.no_grad()

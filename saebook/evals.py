@@ -7,22 +7,22 @@ Docs: https://saebook.github.io/saebook/evals.html.md"""
 # %% ../nbs/06_evals.ipynb #9e799b65
 from __future__ import annotations
 import itertools
-from typing import Iterable
+from typing import Callable, Iterable
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 from .core import check_acts
 
 # %% auto #0
-__all__ = ['TOY_BENCHMARK_KWARGS', 'evaluate', 'sae_reconstruct', 'ce_under_hooks', 'ce_recovered', 'spliced_ce_loss', 'mmcs',
-           'toy_benchmark']
+__all__ = ['TOY_BENCHMARK_KWARGS', 'evaluate', 'sae_reconstruct', 'splice_hook', 'zero_hook', 'ce_under_hooks', 'ce_recovered',
+           'spliced_ce_loss', 'mmcs', 'toy_benchmark']
 
 # %% ../nbs/06_evals.ipynb #2f4a5a0b
 def _as_batches(batches, n_batches):
     if isinstance(batches, Tensor): batches = [batches]
     elif hasattr(batches, 'iter_from'): batches = batches.iter_from(0)
     if n_batches is not None: batches = itertools.islice(batches, n_batches)
-    elif hasattr(batches, 'cfg') and getattr(batches.cfg, 'n_batches', 0) is None:
+    elif getattr(batches, 'n_batches', 0) is None or getattr(getattr(batches, 'cfg', None), 'n_batches', 0) is None:
         raise ValueError("this source is endless; pass n_batches=... to evaluate")
     return batches
 
@@ -33,34 +33,35 @@ def evaluate(sae,                          # any saebook dictionary with `encode
              dense_threshold: float = 0.1, # a latent firing on more than this fraction of tokens is "dense"
              return_freq: bool = False,    # also return each latent's firing frequency under 'freq' [d_sae]
             ) -> dict:
-    "Metrics of `sae` over `batches`: l0, mse, fvu, explained_variance, dead_frac, dense_frac, n_tokens."
+    "Metrics of `sae` over `batches`: l0, mse, fvu, explained_variance, dead_frac, dense_frac, n_tokens (and fvu_per_site)."
     was_training = sae.training
     sae.eval()
     dev, dt = sae.W_dec.device, sae.W_dec.dtype
-    n, sse, l0 = 0, 0.0, 0.0
-    s1 = torch.zeros(sae.d_in, dtype=torch.float64, device=dev)  # running sums for the variance
-    s2 = torch.zeros((), dtype=torch.float64, device=dev)
+    sites = getattr(sae.cfg, 'n_sites', None)      # a crosscoder reads [batch, n_sites, d_in] and writes its target sites
+    n, l0, sse, s1, s2 = 0, 0, 0, 0, 0             # running sums over tokens, per target site for the variance
     fires = torch.zeros(sae.d_sae, dtype=torch.long, device=dev)
     try:
         for x in _as_batches(batches, n_batches):
-            x = check_acts(x.to(dev), sae.d_in, 'batch').to(dt).reshape(-1, sae.d_in)
+            x = check_acts(x.to(dev), sae.d_in, 'batch').to(dt)
+            x = x.reshape(-1, sites, sae.d_in) if sites else x.reshape(-1, sae.d_in)
             f = sae.encode(x)
-            x_hat = sae.decode(f)
-            sse += (x_hat - x).double().pow(2).sum().item()
+            t = sae.target(x).reshape(x.shape[0], -1, sae.d_in).double()     # [batch, n_out, d_in]
+            x_hat = sae.decode(f) + (sae.skip_out(x) if hasattr(sae, 'skip_out') else 0)   # a skip transcoder adds x W_skip
+            sse = sse + (x_hat.reshape(t.shape).double() - t).pow(2).sum((0, 2))
+            s1 = s1 + t.sum(0); s2 = s2 + t.pow(2).sum((0, 2))
             active = f != 0
-            l0 += active.sum().item()
-            fires += active.sum(0)
-            s1 += x.double().sum(0); s2 += x.double().pow(2).sum()
+            l0 = l0 + active.sum(); fires += active.sum(0)
             n += x.shape[0]
     finally:
         sae.train(was_training)
     if n == 0: raise ValueError("`batches` yielded no activations to evaluate")
-    total_var = (s2 - s1.pow(2).sum() / n).item()
+    var = s2 - s1.pow(2).sum(-1) / n                # [n_out] sums of squares about each site's mean
     freq = fires.double() / n
-    fvu = sse / total_var if total_var > 0 else float('nan')
-    out = dict(l0=l0 / n, mse=sse / (n * sae.d_in), fvu=fvu, explained_variance=1 - fvu,
+    fvu = (sse.sum() / var.sum()).item() if var.sum() > 0 else float('nan')
+    out = dict(l0=l0.item() / n, mse=sse.sum().item() / (n * sse.numel() * sae.d_in), fvu=fvu, explained_variance=1 - fvu,
                dead_frac=(fires == 0).double().mean().item(), dense_frac=(freq > dense_threshold).double().mean().item(),
                n_tokens=n)
+    if sse.numel() > 1: out['fvu_per_site'] = (sse / var).float().cpu()
     if return_freq: out['freq'] = freq.float().cpu()
     return out
 
@@ -69,6 +70,28 @@ def sae_reconstruct(sae, x: Tensor) -> Tensor:
     "The SAE's reconstruction of raw activations `x`, honouring `sae.cfg.act_scale`."
     s = getattr(sae.cfg, 'act_scale', 1.0)
     return sae(x * s) / s if s != 1.0 else sae(x)
+
+def splice_hook(sae,                                # the dictionary whose reconstruction goes in
+                start: int | Callable[[], int] = 1, # first position replaced (1: BOS left alone), or a function giving it
+                heads: bool = False,                # activations are [..., n_heads, d_head] (hook_z): flattened for the SAE
+               ) -> Callable:
+    "A TransformerLens forward hook that replaces the activation from position `start` on by `sae`'s reconstruction."
+    def fn(act, hook):
+        b = start() if callable(start) else start
+        x = act[:, b:].flatten(-2) if heads else act[:, b:]
+        if x.shape[-1] != sae.d_in:
+            raise ValueError(f"hook {hook.name!r} has activations of shape {tuple(act.shape[2:])} but the SAE expects "
+                             f"d_in={sae.d_in}; did you pick the right hook_name / model?")
+        with torch.no_grad():
+            out = act.clone(); out[:, b:] = sae_reconstruct(sae, x.to(sae.W_dec.dtype)).view_as(act[:, b:]).to(act.dtype)
+        return out
+    return fn
+
+def zero_hook(start: int = 1) -> Callable:
+    "A forward hook that zero-ablates the activation from position `start` on."
+    def fn(act, hook):
+        out = act.clone(); out[:, start:] = 0; return out
+    return fn
 
 @torch.no_grad()
 def ce_under_hooks(model,                 # a TransformerLens model (TransformerBridge)
@@ -107,14 +130,8 @@ def spliced_ce_loss(model,                      # a TransformerLens model (Trans
     if hook_name is None: raise ValueError("pass hook_name=...: this SAE's cfg.hook_name is not set")
     check_hook_names(model, hook_name)
     was_training = sae.training; sae.eval()
-    def splice(act, hook):
-        if act.shape[-1] != sae.d_in:
-            raise ValueError(f"hook {hook_name!r} has width {act.shape[-1]} but the SAE expects d_in={sae.d_in}; "
-                             "did you pick the right hook_name / model?")
-        out = act.clone(); out[:, 1:] = sae_reconstruct(sae, act[:, 1:].to(sae.W_dec.dtype)).to(act.dtype); return out
-    def zero(act, hook):
-        out = act.clone(); out[:, 1:] = 0; return out
-    try: r = ce_under_hooks(model, tokens, {'spliced': [(hook_name, splice)], 'zero': [(hook_name, zero)]}, batch_size)
+    conditions = {'spliced': [(hook_name, splice_hook(sae))], 'zero': [(hook_name, zero_hook())]}
+    try: r = ce_under_hooks(model, tokens, conditions, batch_size)
     finally: sae.train(was_training)
     r['ce_recovered'] = ce_recovered(r)
     r['ce_delta'] = r['ce_spliced'] - r['ce_clean']

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Iterator
 import torch
 from torch import nn, Tensor
-from .core import check_acts, get_device
+from .core import check_acts, get_device, IndexedSource
 from .sae import (TopKConfig, TopKSAE, LossOutput, make_sae, register_sae, sq_err, topk_activation,
                          _check_nonneg)
 
@@ -135,6 +135,7 @@ class JSAEConfig(TopKConfig):
 class JacobianSAE(TopKSAE):
     "A pair of TopK SAEs around a frozen MLP, trained with an L1 penalty on the Jacobian between their latents (Farnik et al. 2025)."
     cfg_class = JSAEConfig
+    init_encoder_scale = False   # two encoders around an MLP: no single scale to fit
     saelens_architecture = 'jsae'   # not a SAELens architecture: both SAEs and the MLP in one safetensors file
     def __init__(self, cfg):
         super().__init__(cfg)
@@ -243,6 +244,7 @@ class GradSAEConfig(TopKConfig):
 class GradSAE(TopKSAE):
     "g-SAE (Olmo et al. 2025): TopK whose choice of latents adds beta * z * |W_dec grad| to the pre-activations z."
     cfg_class = GradSAEConfig
+    init_encoder_scale = False   # its batches are (activation, gradient) pairs
     saelens_architecture = 'gsae'   # not a SAELens architecture (its selection needs gradients)
     def saelens_cfg(self): return {'k': self.cfg.k}
     def target(self, x): return split_pairs(x)[0]
@@ -268,7 +270,7 @@ class GradSAE(TopKSAE):
         return LossOutput({'mse': sq_err(x_hat, a), **self.loss_terms(a, pre, f, x_hat, sparsity_scale, dead_mask)}, f, x_hat)
 
 # %% ../nbs/02b_jacobian.ipynb #9521ef09
-class DownstreamToy:
+class DownstreamToy(IndexedSource):
     "Toy `(activation, gradient)` pairs `[batch, 2, d]`: features in two orthogonal subspaces, a downstream loss reading only the first."
     def __init__(self, n_features: int = 128,     # ground-truth features
                  d: int = 64,                     # activation width
@@ -307,10 +309,6 @@ class DownstreamToy:
     def activations(self) -> Iterator[Tensor]:
         "A source of the activations alone (what a plain SAE trains on), batch for batch the same samples."
         return _ActsOnly(self)
-    def iter_from(self, start: int = 0) -> Iterator[Tensor]:
-        i = start
-        while True: yield self.batch(i); i += 1
-    def __iter__(self): return self.iter_from(0)
 
 class _ActsOnly:
     def __init__(self, src): self.src, self.d = src, src.d

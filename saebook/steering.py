@@ -290,15 +290,10 @@ def clamp(model,                           # a TransformerBridge
 @contextlib.contextmanager
 def splice(model, sae, hook_name: str | None = None):
     "Within this block, the activation at the SAE's hook is replaced by its reconstruction (no error term; BOS left alone)."
-    from saebook.evals import sae_reconstruct
+    from saebook.evals import splice_hook
     hook_name = _sae_hook(sae, hook_name)
     check_hook_names(model, hook_name); _check_width(model, hook_name, sae)
-    def fn(act, hook):
-        with torch.no_grad():
-            b = _first()
-            out = act.clone(); out[:, b:] = sae_reconstruct(sae, act[:, b:].to(sae.W_dec.dtype)).to(act.dtype)
-            return out
-    with model.hooks(fwd_hooks=[(hook_name, fn)]): yield model
+    with model.hooks(fwd_hooks=[(hook_name, splice_hook(sae, start=_first))]): yield model
 
 # %% ../nbs/08_steering.ipynb #aa442ab4
 def _as_tokens(model, reference) -> Tensor:

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 import pandas as pd
 import matplotlib.pyplot as plt
 from tqdm.auto import tqdm
-from .core import Config
+from .core import Config, IndexedSource
 
 # %% auto #0
 __all__ = ['PHASES', 'ToyDataConfig', 'ToyData', 'ToyModel', 'train_toy', 'feature_norms', 'superposition',
@@ -43,7 +43,7 @@ class ToyDataConfig(Config):
     seed: int = 0
 
 # %% ../nbs/01_toy.ipynb #18e95dd1
-class ToyData:
+class ToyData(IndexedSource):
     "An endless (or `n_batches`-long), seeded stream of `[batch_size, d]` activations with known `features`."
     def __init__(self, n_features: int = 1024, # number of ground-truth features
                  d: int = 256,                 # ambient dimension
@@ -104,11 +104,8 @@ class ToyData:
         "Just the activations of batch `batch_idx`, `[batch_size, d]`."
         return self.sample(batch_idx)[0]
 
-    def iter_from(self, start: int = 0) -> Iterator[Tensor]:
-        "Iterate batches starting at batch `start` (what the trainer uses to resume exactly)."
-        i = start
-        while self.cfg.n_batches is None or i < self.cfg.n_batches:
-            yield self.batch(i); i += 1
+    @property
+    def n_batches(self) -> int | None: return self.cfg.n_batches
 
     @classmethod
     def benchmark(cls, **kw) -> 'ToyData':
@@ -116,7 +113,6 @@ class ToyData:
         return cls(**{**dict(n_features=1024, d=256, n_active=10, fixed_count=True, mag_range=(0.8, 1.2),
                              batch_size=1024, seed=0), **kw})
 
-    def __iter__(self): return self.iter_from(0)
     def __len__(self):
         if self.cfg.n_batches is None: raise TypeError("this ToyData is endless; pass n_batches=... for a length")
         return self.cfg.n_batches
@@ -397,7 +393,7 @@ def _edges(v):
     return np.exp(np.concatenate([v[:1] - (mid[:1] - v[:1]), mid, v[-1:] + (v[-1:] - mid[-1:])]))
 
 # %% ../nbs/01_toy.ipynb #60b9a63b
-class ToyModelActs:
+class ToyModelActs(IndexedSource):
     "One toy-model instance's hidden activations `h = W^T x` as an activation source with ground truth, like `ToyData`."
     def __init__(self, model: ToyModel,      # a trained toy model
                  instance: int = 0,          # which of its instances
@@ -418,10 +414,6 @@ class ToyModelActs:
         g = torch.Generator(device=self.model.W.device).manual_seed(self.seed * 1_000_003 + i + 1)
         with torch.no_grad(): return self.model.generate_batch(self.batch_size, g)[:, self.instance] @ self.model.W[self.instance]
 
-    def iter_from(self, start: int = 0) -> Iterator[Tensor]:
-        i = start
-        while True: yield self.batch(i); i += 1
-    def __iter__(self): return self.iter_from(0)
     def __repr__(self): return f"ToyModelActs(instance={self.instance}, d={self.d}, represented={len(self.features)})"
 
 # %% ../nbs/01_toy.ipynb #e7456be5
