@@ -10,6 +10,7 @@ import itertools, math
 from dataclasses import dataclass
 import torch
 from torch import nn, Tensor
+from .evals import _as_batches
 from .sae import (SAE, SAEConfig, TopKConfig, TopKSAE, BatchTopKConfig, BatchTopKSAE, ReLUConfig, ReLUSAE,
                          LossOutput, register_sae, sq_err, topk_activation, auxk_loss, _check_nonneg)
 
@@ -396,11 +397,6 @@ class GBASAE(SAE):
         return LossOutput({'mse': sq_err(x_hat, x)}, f, x_hat)
 
 # %% ../nbs/02a_variants.ipynb #61a5faeb
-def _batches(batches, n_batches):
-    if isinstance(batches, Tensor): return [batches]
-    if hasattr(batches, 'iter_from'): batches = batches.iter_from(0)
-    return itertools.islice(batches, n_batches)
-
 @torch.no_grad()
 def fit_feature_scales(sae,                  # a trained SAE
                        batches,              # held-out activations: a tensor, a ToyData / ActivationStore or an iterable
@@ -410,7 +406,7 @@ def fit_feature_scales(sae,                  # a trained SAE
     "Per-latent scales `s [d_sae]` minimising ||x - b_dec - (f * s) W_dec||^2, the codes `f` held fixed."
     W = sae.W_dec.double()
     G = torch.zeros(sae.d_sae, sae.d_sae, dtype=torch.float64, device=W.device); h = torch.zeros_like(G[0])
-    for x in _batches(batches, n_batches):
+    for x in _as_batches(batches, n_batches):
         x = x.to(sae.W_dec)
         f = sae.encode(x).double()                                        # [batch, d_sae]
         G += (f.T @ f) * (W @ W.T); h += (f * ((x.double() - sae.b_dec.double()) @ W.T)).sum(0)
