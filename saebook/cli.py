@@ -6,7 +6,7 @@ Docs: https://saebook.github.io/saebook/cli.html.md"""
 
 # %% ../nbs/11_cli.ipynb #81b9a509
 from __future__ import annotations
-import argparse, json, shutil, sys, tempfile, time
+import argparse, json, os, shutil, sys, tempfile, time
 from pathlib import Path
 import pandas as pd
 import torch
@@ -41,6 +41,9 @@ def train_on_model(model: str | object = 'smollm2-135m-instruct', # model name (
     from saebook.models import load_model, load_corpus, tokenize_corpus
     from saebook.activations import ActivationStore, cache_activations, CachedActivations
     t_start = time.perf_counter()
+    if int(os.environ.get('WORLD_SIZE', 1)) > 1:
+        raise RuntimeError("train_on_model runs in one process; under torchrun, train data-parallel with the library "
+                           "(ActivationStore + cache_activations + train; see the 'Distributed training' section of the train docs)")
     if out is not None and (Path(out) / 'sae').exists() and not overwrite:   # fail before hours of work, not after
         raise ValueError(f"{Path(out) / 'sae'} exists; pass overwrite=True (--overwrite) or choose another output folder")
     model = load_model(model) if isinstance(model, str) else model
@@ -59,7 +62,8 @@ def train_on_model(model: str | object = 'smollm2-135m-instruct', # model name (
         cache_activations(store, Path(tmp) / 'acts', n_batches=n_batches)
         t_cache = time.perf_counter() - t0
         src = CachedActivations(Path(tmp) / 'acts', batch_size=batch_size, seed=seed)
-        sae = make_sae(kind, d_in=store.d_in, d_sae=d_sae, device='cpu', seed=seed, hook_name=hook_name,
+        dev = next(model.parameters()).device                  # train where the model runs (the GPU on Colab)
+        sae = make_sae(kind, d_in=store.d_in, d_sae=d_sae, device=dev, seed=seed, hook_name=hook_name,
                        model_name=getattr(model.cfg, 'model_name', None), act_scale=store.act_scale, **sae_kw)
         t0 = time.perf_counter()
         sae, hist = train(sae, src, n_steps=max(1, int(epochs * src.per_epoch)), lr=lr, progress=progress,

@@ -29,3 +29,11 @@ def test_info_on_a_bad_folder_says_what_is_wrong(tmp_path):
 def test_unknown_kind_is_rejected():
     r = run('demo', '--toy', '--kind', 'nope')
     assert r.returncode != 0 and 'invalid choice' in r.stderr
+
+
+def test_train_on_model_under_torchrun_says_how_to_go_data_parallel(monkeypatch, tmp_path):
+    from saebook.cli import train_on_model
+    monkeypatch.setenv('WORLD_SIZE', '2')
+    with pytest.raises(RuntimeError, match='runs in one process.*cache_activations'):
+        train_on_model(out=tmp_path / 'run')
+    assert not (tmp_path / 'run').exists()          # failed before any work or any file
