@@ -20,7 +20,9 @@ set_seed(0)
 ps = [1.0, 0.3, 0.1, 0.03]
 toy = ToyModel(n_instances=len(ps), n_features=5, d_hidden=2, importance=0.9 ** torch.arange(5), feature_probability=torch.tensor(ps))
 train_toy(toy, steps=3000, lr=1e-3, progress=False)
-data = ToyData(n_features=256, d=64, n_active=4, fixed_count=True, batch_size=1024)
+# seed=1 for the data, 0 for the SAE: ToyData draws its features from torch's randn stream, so the same seed would
+# initialise the decoder AT the true features (see the closing note of 2026-11-23; a fix is on branch wip/truth-generator)
+data = ToyData(n_features=256, d=64, n_active=4, fixed_count=True, batch_size=1024, seed=1)
 sae, _ = train(make_sae('topk', d_in=64, d_sae=512, k=4, device='cpu', seed=0), data, n_steps=800, lr=3e-3, progress=False)
 dec = sae.W_dec.detach() / sae.W_dec.detach().norm(dim=-1, keepdim=True)
 cos = data.features.float() @ dec.T                                   # [n_features, d_sae]
