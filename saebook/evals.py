@@ -155,9 +155,9 @@ def mmcs(learned,                  # an SAE (its decoder rows are used) or direc
 TOY_BENCHMARK_KWARGS = {
     'topk':      dict(sae=dict(k=10), train=dict(lr=2e-3)),
     'batchtopk': dict(sae=dict(k=10), train=dict(lr=2e-3)),
-    'relu':      dict(sae=dict(l1_coeff=0.1), train=dict(lr=2e-3, sparsity_warmup_steps=50)),
-    'gated':     dict(sae=dict(l1_coeff=0.3), train=dict(lr=2e-3, sparsity_warmup_steps=50)),
-    'jumprelu':  dict(sae=dict(l0_coeff=0.02, bandwidth=0.1, init_threshold=0.3), train=dict(lr=2e-3)),
+    'relu':      dict(sae=dict(l1_coeff=0.5), train=dict(lr=2e-3, sparsity_warmup_steps=50)),
+    'gated':     dict(sae=dict(l1_coeff=1.0), train=dict(lr=2e-3, sparsity_warmup_steps=50)),
+    'jumprelu':  dict(sae=dict(l0_coeff=0.15, bandwidth=0.1, init_threshold=0.3), train=dict(lr=2e-3)),
 }
 
 def toy_benchmark(kinds=('topk', 'batchtopk', 'relu', 'gated', 'jumprelu'), # SAE kinds to compare
